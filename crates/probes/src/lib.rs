@@ -1,0 +1,1 @@
+//! Gathers snapshot sections.
