@@ -1,1 +1,156 @@
-fn main() {}
+//! `sitrep`: the agent's command line. Parses arguments, loads config, and maps outcomes to the
+//! documented exit codes.
+
+mod cli;
+mod config;
+mod gather;
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use sitrep_probes::Ctx;
+use sitrep_probes::active::{ProbeSettings, TargetList};
+use sitrep_snapshot::{Severity, Trigger};
+
+use crate::cli::{Cli, Command, ConfigAction, ReportArgs};
+use crate::config::{Config, ConfigError};
+use crate::gather::{ProbeRequest, SnapshotRequest, take_snapshot};
+
+/// Bad arguments or config: the user can fix it.
+const EXIT_USAGE: u8 = 3;
+/// Anything else that stopped the command.
+const EXIT_RUNTIME: u8 = 4;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_logging();
+    // Both ring and aws-lc-rs can end up in the graph; rustls then needs to be told which to use.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("sitrep: {error:#}");
+            let usage = error
+                .chain()
+                .any(|cause| cause.is::<ConfigError>() || cause.is::<UsageError>());
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_RUNTIME })
+        }
+    }
+}
+
+/// A mistake in the command line that clap cannot see (e.g. a malformed `--target`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&sitrep_snapshot::json_schema())?;
+            writeln!(std::io::stdout().lock(), "{schema}").context("cannot write the schema")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            let (config, path) = Config::load(cli.config.as_deref())?;
+            let source = path.map_or_else(
+                || "built-in defaults (no config file)".to_string(),
+                |p| p.display().to_string(),
+            );
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "config OK: {source}")?;
+            writeln!(
+                out,
+                "collector: {}",
+                config.collector.as_deref().unwrap_or("(not enrolled)")
+            )?;
+            if let Some(state_dir) = &cli.state_dir {
+                writeln!(out, "state dir: {}", state_dir.display())?;
+            }
+            writeln!(
+                out,
+                "schedule: every {}; probes: timeout {}, deadline {}",
+                config.schedule.interval, config.probes.timeout, config.probes.deadline
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(args) => {
+            let (config, _) = Config::load(cli.config.as_deref())?;
+            report(&config, &args)
+        }
+    }
+}
+
+fn report(config: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let mut requested = TargetList::default();
+    for target in &args.targets {
+        requested
+            .push_any(target)
+            .map_err(|error| UsageError(format!("--target {target}: {error}")))?;
+    }
+    let probes = (!args.no_probes).then(|| ProbeRequest {
+        collector: config.collector.clone(),
+        configured: config.probe_targets(),
+        requested,
+        settings: ProbeSettings {
+            timeout: config.probes.timeout.0,
+            ..ProbeSettings::default()
+        },
+    });
+    let request = SnapshotRequest {
+        trigger: Trigger::Manual,
+        sections: args.sections.clone(),
+        probes,
+        deadline: config.probes.deadline.0,
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let snapshot = runtime.block_on(take_snapshot(Ctx::host(), &request));
+    // A reader stuck in the kernel (a hung network mount) must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &snapshot).context("cannot write the report")?;
+        writeln!(out).context("cannot write the report")?;
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        out.write_all(render::render(&snapshot, render::Style { color }).as_bytes())
+            .context("cannot write the report")?;
+    }
+    out.flush().context("cannot write the report")?;
+    Ok(ExitCode::from(match snapshot.worst_severity() {
+        Severity::Pass => 0,
+        Severity::Warn => 1,
+        Severity::Fail => 2,
+    }))
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SITREP_LOG").unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

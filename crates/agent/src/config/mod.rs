@@ -1,0 +1,322 @@
+//! The agent's TOML config: typed sections with `deny_unknown_fields`, loaded so that every
+//! problem in a file is reported at once with its key path and line.
+//!
+//! Only this crate knows about config files; the libraries take plain values.
+
+mod load;
+mod units;
+
+pub use load::{ConfigError, Problem};
+pub use units::{ByteSize, HumanDuration};
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Base URL of the collector, set by `sitrep enroll`.
+    pub collector: Option<String>,
+    /// SHA-256 fingerprint of the collector's certificate, when it is pinned.
+    pub fingerprint: Option<String>,
+    /// CA bundle that signs the collector's certificate, instead of a fingerprint.
+    pub ca_file: Option<PathBuf>,
+    pub schedule: ScheduleConfig,
+    pub spool: SpoolConfig,
+    pub probes: ProbesConfig,
+    pub privacy: PrivacyConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Time between scheduled checks; up to 10 % jitter is added.
+    pub interval: HumanDuration,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            interval: HumanDuration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpoolConfig {
+    pub max_bytes: ByteSize,
+    pub max_items: u32,
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        SpoolConfig {
+            max_bytes: ByteSize(50 << 20),
+            max_items: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProbesConfig {
+    /// Hosts to ping, besides the gateways and DNS servers.
+    pub ping: Vec<String>,
+    /// Names to resolve through each DNS server.
+    pub resolve: Vec<String>,
+    /// `host:port` pairs to connect to.
+    pub tcp: Vec<String>,
+    /// URLs to fetch.
+    pub http: Vec<String>,
+    /// Per probe.
+    pub timeout: HumanDuration,
+    /// For the whole report.
+    pub deadline: HumanDuration,
+}
+
+impl Default for ProbesConfig {
+    fn default() -> Self {
+        ProbesConfig {
+            ping: Vec::new(),
+            resolve: Vec::new(),
+            tcp: Vec::new(),
+            http: Vec::new(),
+            timeout: HumanDuration::from_secs(2),
+            deadline: HumanDuration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// What to replace with keyed pseudonyms before a snapshot leaves the machine.
+    pub pseudonymize: Vec<Pseudonymized>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pseudonymized {
+    Hostname,
+    User,
+    Mac,
+    Ip,
+}
+
+impl Config {
+    /// The platform's default config file.
+    pub fn default_path() -> &'static Path {
+        if cfg!(windows) {
+            Path::new(r"C:\ProgramData\sitrep\agent.toml")
+        } else if cfg!(target_os = "macos") {
+            Path::new("/Library/Application Support/sitrep/agent.toml")
+        } else {
+            Path::new("/etc/sitrep/agent.toml")
+        }
+    }
+
+    /// Loads `explicit` (which must exist), or the default file when it exists, or the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        let path = match explicit {
+            Some(path) => path.to_path_buf(),
+            None if Config::default_path().exists() => Config::default_path().to_path_buf(),
+            None => return Ok((Config::default(), None)),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config = Config::parse(&text).map_err(|problems| ConfigError::Invalid {
+            path: path.clone(),
+            problems,
+        })?;
+        Ok((config, Some(path)))
+    }
+
+    /// Parses and validates TOML text, returning every problem found.
+    pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+        load::parse(text)
+    }
+
+    /// Checks that span several keys or need more than a type.
+    fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if self.fingerprint.is_some() && self.ca_file.is_some() {
+            problems.push((
+                "fingerprint",
+                "set either `fingerprint` or `ca_file`, not both".to_string(),
+            ));
+        }
+        if let Some(fingerprint) = &self.fingerprint {
+            let hex: String = fingerprint
+                .trim_start_matches("sha256:")
+                .chars()
+                .filter(|c| *c != ':')
+                .collect();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                problems.push((
+                    "fingerprint",
+                    "expected a SHA-256 fingerprint: 64 hex digits, colons allowed".to_string(),
+                ));
+            }
+        }
+        if let Some(collector) = &self.collector {
+            if let Err(message) = sitrep_probes::active::check_collector_url(collector) {
+                problems.push(("collector", message));
+            }
+        }
+        if self.schedule.interval.0 < std::time::Duration::from_secs(60) {
+            problems.push((
+                "schedule.interval",
+                format!("{} is too short; the minimum is 1m", self.schedule.interval),
+            ));
+        }
+        if self.spool.max_items == 0 {
+            problems.push(("spool.max_items", "must be at least 1".to_string()));
+        }
+        if self.spool.max_bytes.0 < 64 << 10 {
+            problems.push(("spool.max_bytes", "must be at least 64KiB".to_string()));
+        }
+        let probes = &self.probes;
+        if probes.timeout.0.is_zero() {
+            problems.push(("probes.timeout", "must be longer than 0s".to_string()));
+        }
+        if probes.deadline < probes.timeout {
+            problems.push((
+                "probes.deadline",
+                format!(
+                    "{} is shorter than probes.timeout ({}); every probe would be cut off",
+                    probes.deadline, probes.timeout
+                ),
+            ));
+        }
+        for (key, list) in [
+            ("probes.ping", &probes.ping),
+            ("probes.resolve", &probes.resolve),
+            ("probes.tcp", &probes.tcp),
+            ("probes.http", &probes.http),
+        ] {
+            let mut targets = sitrep_probes::active::TargetList::default();
+            for entry in list {
+                let pushed = match key {
+                    "probes.ping" => targets.push_ping(entry),
+                    "probes.resolve" => targets.push_resolve(entry),
+                    "probes.tcp" => targets.push_tcp(entry),
+                    _ => targets.push_http(entry),
+                };
+                if let Err(error) = pushed {
+                    problems.push((key, error.to_string()));
+                }
+            }
+        }
+        problems
+    }
+
+    /// The probe targets listed in the config.
+    pub fn probe_targets(&self) -> sitrep_probes::active::TargetList {
+        sitrep_probes::active::TargetList {
+            ping: self.probes.ping.clone(),
+            resolve: self.probes.resolve.clone(),
+            tcp: self.probes.tcp.clone(),
+            http: self.probes.http.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+
+    use super::*;
+
+    fn problems(text: &str) -> String {
+        match Config::parse(text) {
+            Ok(config) => panic!("expected problems, got {config:?}"),
+            Err(problems) => problems.iter().map(|p| format!("{p}\n")).collect(),
+        }
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let config = Config::parse(
+            r#"
+collector = "https://support.example.org:8443"
+fingerprint = "5E:0F:7A:1C:22:93:AB:6D:7E:88:01:C4:2B:99:13:47:10:3F:AA:E0:0B:62:D7:85:4C:11:9A:F2:67:30:DE:05"
+[schedule]
+interval = "15m"
+[spool]
+max_bytes = "50MiB"
+max_items = 500
+[probes]
+ping = ["printer.corp.example"]
+resolve = ["intranet.corp.example"]
+tcp = ["mail.corp.example:993"]
+http = ["https://intranet.corp.example/health"]
+timeout = "2s"
+deadline = "10s"
+[privacy]
+pseudonymize = ["hostname", "user", "mac", "ip"]
+"#,
+        )
+        .expect("valid");
+        assert_eq!(config.schedule.interval, HumanDuration::from_secs(900));
+        assert_eq!(config.spool.max_bytes, ByteSize(50 << 20));
+        assert_eq!(config.probes.tcp, ["mail.corp.example:993"]);
+        assert_eq!(config.privacy.pseudonymize.len(), 4);
+    }
+
+    #[test]
+    fn an_empty_file_means_defaults() {
+        assert_eq!(Config::parse("").expect("valid"), Config::default());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_key_and_line() {
+        let text = r#"
+colector = "https://x.example"
+[schedule]
+interval = "15 parsecs"
+[spool]
+max_items = "many"
+max_bytes = "1KiB"
+[probes]
+servrs = ["10.0.0.1"]
+timeout = "5s"
+deadline = "1s"
+tcp = ["mail.corp.example"]
+[privacy]
+pseudonymize = ["hostname", "shoe size"]
+[extra]
+"#;
+        expect![[r#"
+            line 2: colector: unknown field `colector`, expected one of `collector`, `fingerprint`, `ca_file`, `schedule`, `spool`, `probes`, `privacy`
+            line 4: schedule.interval: unknown unit "parsecs" in "15 parsecs"; use ms, s, m, h or d
+            line 6: spool.max_items: invalid type: string "many", expected u32
+            line 9: probes.servrs: unknown field `servrs`, expected one of `ping`, `resolve`, `tcp`, `http`, `timeout`, `deadline`
+            line 14: privacy.pseudonymize: unknown variant `shoe size`, expected one of `hostname`, `user`, `mac`, `ip`
+            line 15: extra: unknown field `extra`, expected one of `collector`, `fingerprint`, `ca_file`, `schedule`, `spool`, `probes`, `privacy`
+            line 7: spool.max_bytes: must be at least 64KiB
+            line 11: probes.deadline: 1s is shorter than probes.timeout (5s); every probe would be cut off
+            line 12: probes.tcp: "mail.corp.example" is not HOST:PORT
+        "#]]
+        .assert_eq(&problems(text));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        expect![[r#"
+        "#]]
+        .assert_eq(&problems("collector = \"https://a.example\"\n[probes\ntimeout = 2s\n"));
+    }
+
+    #[test]
+    fn cross_key_rules() {
+        expect![[r#"
+        "#]]
+        .assert_eq(&problems(
+            "collector = \"ftp://a.example\"\nfingerprint = \"abc\"\nca_file = \"/etc/ca.pem\"\n[schedule]\ninterval = \"10s\"\n",
+        ));
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what the tests need when it is missing, then
+# format check, clippy with warnings as errors, and every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+command -v ip >/dev/null || need_packages+=(iproute2)
+command -v dnsmasq >/dev/null || need_packages+=(dnsmasq-base)
+command -v python3 >/dev/null || need_packages+=(python3)
+command -v setpriv >/dev/null || need_packages+=(util-linux)
+command -v sysctl >/dev/null || need_packages+=(procps)
+if ((${#need_packages[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "test.sh: missing ${need_packages[*]}; run as root or install them" >&2
+        exit 1
+    fi
+    echo "test.sh: installing ${need_packages[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
