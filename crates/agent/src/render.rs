@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use sitrep_checks::format::bytes;
+use sitrep_checks::format::{bytes, duration};
 use sitrep_snapshot::{
     Finding, FindingSummary, ProbeDetail, ProbeOutcome, ProbeResult, Section, Severity, Snapshot,
 };
@@ -302,31 +302,5 @@ fn unavailable<T>(section: &Section<T>) -> String {
         Section::Ok(_) => String::new(),
         Section::Error(error) => format!("unavailable: {}", error.message),
         Section::Skipped(reason) => format!("skipped: {reason}"),
-    }
-}
-
-/// "3 d 4 h", "5 h 12 min", "42 min".
-fn duration(seconds: u64) -> String {
-    let (days, hours, minutes) = (
-        seconds / 86_400,
-        seconds % 86_400 / 3600,
-        seconds % 3600 / 60,
-    );
-    match (days, hours) {
-        (0, 0) => format!("{minutes} min"),
-        (0, _) => format!("{hours} h {minutes} min"),
-        _ => format!("{days} d {hours} h"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::duration;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(42 * 60), "42 min");
-        assert_eq!(duration(5 * 3600 + 12 * 60), "5 h 12 min");
-        assert_eq!(duration(3 * 86_400 + 4 * 3600 + 59), "3 d 4 h");
     }
 }

@@ -1,0 +1,13 @@
+//! Every rule on a healthy snapshot changed in one place; expectations are expect-test snapshots
+//! (`UPDATE_EXPECT=1 cargo test -p sitrep-checks` rewrites them for review).
+
+mod disk;
+mod dns;
+mod healthy;
+mod judge;
+mod memory;
+mod network;
+mod os;
+mod ping;
+mod sections;
+mod services;
