@@ -47,7 +47,12 @@ pub enum LabError {
     #[error("cannot {action}: {source}")]
     Io { action: String, source: io::Error },
     #[error("{server} did not listen on {address} within {waited:?}; its log:\n{log}")]
-    NotListening { server: String, address: SocketAddr, waited: Duration, log: String },
+    NotListening {
+        server: String,
+        address: SocketAddr,
+        waited: Duration,
+        log: String,
+    },
 }
 
 impl LabError {
@@ -120,8 +125,18 @@ impl Lab {
             .prefix("sitrep-lab-")
             .tempdir()
             .map_err(LabError::io("create the lab's directory"))?;
-        let id = format!("{PREFIX}{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        Ok(Lab { id, namespaces: Vec::new(), servers: Vec::new(), links: 0, dir })
+        let id = format!(
+            "{PREFIX}{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        Ok(Lab {
+            id,
+            namespaces: Vec::new(),
+            servers: Vec::new(),
+            links: 0,
+            dir,
+        })
     }
 
     /// [`Lab::new`], or `None` after printing `skipped: TEST: reason` where namespaces cannot be
@@ -131,7 +146,10 @@ impl Lab {
             Ok(lab) => Ok(Some(lab)),
             Err(LabError::Unavailable(reason)) => {
                 // Nothing sensible to do if stderr itself is gone.
-                let _ = writeln!(io::stderr(), "skipped: {test}: network namespaces are not available: {reason}");
+                let _ = writeln!(
+                    io::stderr(),
+                    "skipped: {test}: network namespaces are not available: {reason}"
+                );
                 Ok(None)
             }
             Err(error) => Err(error),
@@ -145,7 +163,9 @@ impl Lab {
 
     /// A new namespace with its loopback up.
     pub fn namespace(&mut self, label: &str) -> Result<Netns, LabError> {
-        let netns = Netns { name: format!("{}{label}", self.id) };
+        let netns = Netns {
+            name: format!("{}{label}", self.id),
+        };
         run(Command::new("ip").args(["netns", "add", &netns.name]))?;
         self.namespaces.push(netns.clone());
         self.ip(&netns, &["link", "set", "lo", "up"])?;
@@ -153,10 +173,24 @@ impl Lab {
     }
 
     /// A veth pair from `a` to `b`, both ends up with the given addresses (`10.77.0.2/24`).
-    pub fn link(&mut self, a: &Netns, a_address: &str, b: &Netns, b_address: &str) -> Result<Veth, LabError> {
-        let veth = Veth { a: format!("veth{}a", self.links), b: format!("veth{}b", self.links) };
+    pub fn link(
+        &mut self,
+        a: &Netns,
+        a_address: &str,
+        b: &Netns,
+        b_address: &str,
+    ) -> Result<Veth, LabError> {
+        let veth = Veth {
+            a: format!("veth{}a", self.links),
+            b: format!("veth{}b", self.links),
+        };
         self.links += 1;
-        self.ip(a, &["link", "add", &veth.a, "type", "veth", "peer", "name", &veth.b, "netns", &b.name])?;
+        self.ip(
+            a,
+            &[
+                "link", "add", &veth.a, "type", "veth", "peer", "name", &veth.b, "netns", &b.name,
+            ],
+        )?;
         self.add_address(a, &veth.a, a_address)?;
         self.add_address(b, &veth.b, b_address)?;
         self.ip(a, &["link", "set", &veth.a, "up"])?;
@@ -166,7 +200,12 @@ impl Lab {
 
     /// Adds an address (`10.77.0.3/24`, `fe80::1/64`) to an interface. IPv6 addresses skip
     /// duplicate address detection so they are usable at once.
-    pub fn add_address(&self, netns: &Netns, interface: &str, address: &str) -> Result<(), LabError> {
+    pub fn add_address(
+        &self,
+        netns: &Netns,
+        interface: &str,
+        address: &str,
+    ) -> Result<(), LabError> {
         let mut args = vec!["address", "add", address, "dev", interface];
         if address.contains(':') {
             args.push("nodad");
@@ -181,7 +220,11 @@ impl Lab {
 
     /// Sets a sysctl inside the namespace, e.g. `net.ipv4.ping_group_range` to `0 2147483647`.
     pub fn sysctl(&self, netns: &Netns, key: &str, value: &str) -> Result<(), LabError> {
-        run(self.command(netns, "sysctl").arg("-qw").arg(format!("{key}={value}"))).map(drop)
+        run(self
+            .command(netns, "sysctl")
+            .arg("-qw")
+            .arg(format!("{key}={value}")))
+        .map(drop)
     }
 
     /// Writes the namespace's resolv.conf, which programs started with [`Lab::command`] see as
@@ -205,19 +248,33 @@ impl Lab {
     /// `NAME.log` in the lab directory; it is killed when the lab is dropped. Returns its PID.
     pub fn spawn(&mut self, name: &str, mut command: Command) -> Result<u32, LabError> {
         let log = self.dir.path().join(format!("{name}.log"));
-        let output = File::create(&log).map_err(LabError::io(format!("create {}", log.display())))?;
-        let errors = output.try_clone().map_err(LabError::io("share the log file"))?;
+        let output =
+            File::create(&log).map_err(LabError::io(format!("create {}", log.display())))?;
+        let errors = output
+            .try_clone()
+            .map_err(LabError::io("share the log file"))?;
         command.stdin(Stdio::null()).stdout(output).stderr(errors);
-        let child = command.spawn().map_err(LabError::io(format!("start {name}: {command:?}")))?;
+        let child = command
+            .spawn()
+            .map_err(LabError::io(format!("start {name}: {command:?}")))?;
         let pid = child.id();
-        self.servers.push(Server { name: name.to_owned(), child, log });
+        self.servers.push(Server {
+            name: name.to_owned(),
+            child,
+            log,
+        });
         Ok(pid)
     }
 
     /// Starts dnsmasq answering on `listen` port 53 from `records` alone (dnsmasq options such
     /// as `--address=/agent.test/10.1.2.3` and `--local=/agent.test/`): no upstream servers, no
     /// hosts file. Returns once it listens.
-    pub fn dnsmasq(&mut self, netns: &Netns, listen: IpAddr, records: &[&str]) -> Result<(), LabError> {
+    pub fn dnsmasq(
+        &mut self,
+        netns: &Netns,
+        listen: IpAddr,
+        records: &[&str],
+    ) -> Result<(), LabError> {
         let name = format!("dnsmasq-{}-{listen}", netns.name);
         let pid_file = self.dir.path().join(format!("{name}.pid"));
         let mut command = self.command(netns, "dnsmasq");
@@ -259,7 +316,12 @@ impl Lab {
         self.python_http_server(netns, address, &[certificate.as_os_str(), key.as_os_str()])
     }
 
-    fn python_http_server(&mut self, netns: &Netns, address: SocketAddr, tls: &[&OsStr]) -> Result<(), LabError> {
+    fn python_http_server(
+        &mut self,
+        netns: &Netns,
+        address: SocketAddr,
+        tls: &[&OsStr],
+    ) -> Result<(), LabError> {
         let root = self.dir.path().join("www");
         fs::create_dir_all(&root).map_err(LabError::io(format!("create {}", root.display())))?;
         fs::write(root.join("index.html"), "<p>sitrep lab</p>\n")
@@ -272,7 +334,10 @@ impl Lab {
             .args(tls)
             .current_dir(&root);
         let scheme = if tls.is_empty() { "http" } else { "https" };
-        let pid = self.spawn(&format!("{scheme}-{}-{}", netns.name, address.port()), command)?;
+        let pid = self.spawn(
+            &format!("{scheme}-{}-{}", netns.name, address.port()),
+            command,
+        )?;
         self.wait_listening(pid, Protocol::Tcp, address)
     }
 
@@ -284,14 +349,21 @@ impl Lab {
 
     /// Runs `task` on a thread that has entered the namespace, so every socket it opens (and
     /// every thread it starts) lives there. A panic in `task` is passed on to the caller.
-    pub fn run_in<T: Send>(&self, netns: &Netns, task: impl FnOnce() -> T + Send) -> Result<T, LabError> {
+    pub fn run_in<T: Send>(
+        &self,
+        netns: &Netns,
+        task: impl FnOnce() -> T + Send,
+    ) -> Result<T, LabError> {
         let path = netns.handle_path();
         let handle = File::open(&path).map_err(LabError::io(format!("open {}", path.display())))?;
         let joined = std::thread::scope(|scope| {
             scope
                 .spawn(move || {
                     move_into_link_name_space(handle.as_fd(), Some(LinkNameSpaceType::Network))
-                        .map_err(|errno| LabError::Io { action: format!("enter {}", path.display()), source: errno.into() })?;
+                        .map_err(|errno| LabError::Io {
+                            action: format!("enter {}", path.display()),
+                            source: errno.into(),
+                        })?;
                     Ok(task())
                 })
                 .join()
@@ -300,7 +372,11 @@ impl Lab {
     }
 
     /// Runs the future `make` returns on a single-threaded tokio runtime inside the namespace.
-    pub fn block_on_in<F>(&self, netns: &Netns, make: impl FnOnce() -> F + Send) -> Result<F::Output, LabError>
+    pub fn block_on_in<F>(
+        &self,
+        netns: &Netns,
+        make: impl FnOnce() -> F + Send,
+    ) -> Result<F::Output, LabError>
     where
         F: Future,
         F::Output: Send,
@@ -314,21 +390,32 @@ impl Lab {
         })?
     }
 
-    fn wait_listening(&mut self, pid: u32, protocol: Protocol, address: SocketAddr) -> Result<(), LabError> {
+    fn wait_listening(
+        &mut self,
+        pid: u32,
+        protocol: Protocol,
+        address: SocketAddr,
+    ) -> Result<(), LabError> {
         let started = Instant::now();
         loop {
             if listening(pid, protocol, address) {
                 return Ok(());
             }
-            let server = self.servers.iter_mut().find(|server| server.child.id() == pid);
+            let server = self
+                .servers
+                .iter_mut()
+                .find(|server| server.child.id() == pid);
             let exited = server.is_some_and(|server| !matches!(server.child.try_wait(), Ok(None)));
             if exited || started.elapsed() > READY_TIMEOUT {
                 let server = self.servers.iter().find(|server| server.child.id() == pid);
                 return Err(LabError::NotListening {
-                    server: server.map_or_else(|| format!("PID {pid}"), |server| server.name.clone()),
+                    server: server
+                        .map_or_else(|| format!("PID {pid}"), |server| server.name.clone()),
                     address,
                     waited: started.elapsed(),
-                    log: server.and_then(|server| fs::read_to_string(&server.log).ok()).unwrap_or_default(),
+                    log: server
+                        .and_then(|server| fs::read_to_string(&server.log).ok())
+                        .unwrap_or_default(),
                 });
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -374,7 +461,10 @@ fn etc_dir(name: &str) -> PathBuf {
 
 fn delete_namespace(name: &str) {
     // Best effort: a namespace that is already gone needs nothing more.
-    let _ = Command::new("ip").args(["netns", "del", name]).stderr(Stdio::null()).status();
+    let _ = Command::new("ip")
+        .args(["netns", "del", name])
+        .stderr(Stdio::null())
+        .status();
     let _ = fs::remove_dir_all(etc_dir(name));
 }
 
@@ -388,9 +478,10 @@ fn namespaces_available() -> Result<(), LabError> {
         let added = Command::new("ip").args(["netns", "add", &name]).output();
         match added {
             Err(error) => Err(format!("cannot run `ip` (iproute2): {error}")),
-            Ok(output) if !output.status.success() => {
-                Err(format!("`ip netns add` failed: {}", String::from_utf8_lossy(&output.stderr).trim()))
-            }
+            Ok(output) if !output.status.success() => Err(format!(
+                "`ip netns add` failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
             Ok(_) => {
                 delete_namespace(&name);
                 Ok(())
@@ -402,10 +493,14 @@ fn namespaces_available() -> Result<(), LabError> {
 
 /// Deletes lab namespaces whose making process no longer runs.
 fn remove_orphans() {
-    let Ok(entries) = fs::read_dir("/var/run/netns") else { return };
+    let Ok(entries) = fs::read_dir("/var/run/netns") else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(PREFIX) else { continue };
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
         let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
         if !pid.is_empty() && !Path::new("/proc").join(&pid).exists() {
             delete_namespace(&name);
@@ -415,13 +510,19 @@ fn remove_orphans() {
 
 fn run(command: &mut Command) -> Result<Output, LabError> {
     let described = format!("{command:?}");
-    let output = command.output().map_err(LabError::io(format!("run {described}")))?;
+    let output = command
+        .output()
+        .map_err(LabError::io(format!("run {described}")))?;
     if output.status.success() {
         Ok(output)
     } else {
         Err(LabError::Command {
             command: described,
-            detail: format!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim()),
+            detail: format!(
+                "{}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
         })
     }
 }
@@ -435,7 +536,9 @@ fn listening(pid: u32, protocol: Protocol, address: SocketAddr) -> bool {
         (Protocol::Udp, SocketAddr::V4(_)) => "udp",
         (Protocol::Udp, SocketAddr::V6(_)) => "udp6",
     };
-    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/net/{table}")) else { return false };
+    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+        return false;
+    };
     // TCP_LISTEN for a listening socket; TCP_CLOSE is how the kernel shows a bound UDP socket.
     let state = match protocol {
         Protocol::Tcp => "0A",
@@ -456,7 +559,12 @@ fn kernel_hex(address: IpAddr) -> String {
     };
     octets
         .chunks(4)
-        .map(|word| format!("{:08X}", u32::from_ne_bytes([word[0], word[1], word[2], word[3]])))
+        .map(|word| {
+            format!(
+                "{:08X}",
+                u32::from_ne_bytes([word[0], word[1], word[2], word[3]])
+            )
+        })
         .collect()
 }
 
@@ -467,7 +575,13 @@ mod tests {
     #[cfg(target_endian = "little")]
     #[test]
     fn addresses_are_written_as_the_kernel_does() {
-        assert_eq!(kernel_hex("10.77.0.1".parse().expect("address")), "01004D0A");
-        assert_eq!(kernel_hex("::1".parse().expect("address")), "00000000000000000000000001000000");
+        assert_eq!(
+            kernel_hex("10.77.0.1".parse().expect("address")),
+            "01004D0A"
+        );
+        assert_eq!(
+            kernel_hex("::1".parse().expect("address")),
+            "00000000000000000000000001000000"
+        );
     }
 }

@@ -64,14 +64,19 @@ impl fmt::Display for ProblemList<'_> {
 pub(super) fn parse(text: &str) -> Result<Config, Vec<Problem>> {
     let lines = LineIndex::new(text);
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
-    let mut problems: Vec<Problem> = syntax_errors
-        .iter()
-        .map(|error| Problem {
-            key: String::new(),
-            line: error.span().map(|span| lines.line_of(span.start)),
-            message: error.message().trim().to_string(),
-        })
-        .collect();
+    if !syntax_errors.is_empty() {
+        // After a syntax error the recovered structure is a guess (a broken `[section` header
+        // moves its keys to the top level), so key problems found in it would mislead.
+        return Err(syntax_errors
+            .iter()
+            .map(|error| Problem {
+                key: String::new(),
+                line: error.span().map(|span| lines.line_of(span.start)),
+                message: error.message().trim().to_string(),
+            })
+            .collect());
+    }
+    let mut problems = Vec::new();
     let mut document = document.into_inner();
 
     // Each key is checked on its own, so one bad value does not hide the next; bad keys are then
@@ -128,13 +133,14 @@ pub(super) fn parse(text: &str) -> Result<Config, Vec<Problem>> {
         }
     };
     problems.extend(config.validate().into_iter().map(|(key, message)| Problem {
-        key: key.to_string(),
-        line: lines.line_of_key(text, key),
+        line: lines.line_of_key(text, &key),
+        key,
         message,
     }));
     if problems.is_empty() {
         Ok(config)
     } else {
+        problems.sort_by_key(|problem| problem.line.unwrap_or(usize::MAX));
         Err(problems)
     }
 }

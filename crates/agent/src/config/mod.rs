@@ -141,11 +141,11 @@ impl Config {
     }
 
     /// Checks that span several keys or need more than a type.
-    fn validate(&self) -> Vec<(&'static str, String)> {
+    fn validate(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         if self.fingerprint.is_some() && self.ca_file.is_some() {
             problems.push((
-                "fingerprint",
+                "fingerprint".to_string(),
                 "set either `fingerprint` or `ca_file`, not both".to_string(),
             ));
         }
@@ -157,60 +157,61 @@ impl Config {
                 .collect();
             if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
                 problems.push((
-                    "fingerprint",
+                    "fingerprint".to_string(),
                     "expected a SHA-256 fingerprint: 64 hex digits, colons allowed".to_string(),
                 ));
             }
         }
         if let Some(collector) = &self.collector {
-            if let Err(message) = sitrep_probes::active::check_collector_url(collector) {
-                problems.push(("collector", message));
+            // The collector URL obeys the same syntax as an HTTP probe target.
+            let as_target = sitrep_probes::active::TargetList {
+                http: vec![collector.clone()],
+                ..Default::default()
+            };
+            if let Some(invalid) = as_target.validate().into_iter().next() {
+                problems.push(("collector".to_string(), invalid.error.to_string()));
             }
         }
         if self.schedule.interval.0 < std::time::Duration::from_secs(60) {
             problems.push((
-                "schedule.interval",
+                "schedule.interval".to_string(),
                 format!("{} is too short; the minimum is 1m", self.schedule.interval),
             ));
         }
         if self.spool.max_items == 0 {
-            problems.push(("spool.max_items", "must be at least 1".to_string()));
+            problems.push((
+                "spool.max_items".to_string(),
+                "must be at least 1".to_string(),
+            ));
         }
         if self.spool.max_bytes.0 < 64 << 10 {
-            problems.push(("spool.max_bytes", "must be at least 64KiB".to_string()));
+            problems.push((
+                "spool.max_bytes".to_string(),
+                "must be at least 64KiB".to_string(),
+            ));
         }
         let probes = &self.probes;
         if probes.timeout.0.is_zero() {
-            problems.push(("probes.timeout", "must be longer than 0s".to_string()));
+            problems.push((
+                "probes.timeout".to_string(),
+                "must be longer than 0s".to_string(),
+            ));
         }
         if probes.deadline < probes.timeout {
             problems.push((
-                "probes.deadline",
+                "probes.deadline".to_string(),
                 format!(
                     "{} is shorter than probes.timeout ({}); every probe would be cut off",
                     probes.deadline, probes.timeout
                 ),
             ));
         }
-        for (key, list) in [
-            ("probes.ping", &probes.ping),
-            ("probes.resolve", &probes.resolve),
-            ("probes.tcp", &probes.tcp),
-            ("probes.http", &probes.http),
-        ] {
-            let mut targets = sitrep_probes::active::TargetList::default();
-            for entry in list {
-                let pushed = match key {
-                    "probes.ping" => targets.push_ping(entry),
-                    "probes.resolve" => targets.push_resolve(entry),
-                    "probes.tcp" => targets.push_tcp(entry),
-                    _ => targets.push_http(entry),
-                };
-                if let Err(error) = pushed {
-                    problems.push((key, error.to_string()));
-                }
-            }
-        }
+        problems.extend(self.probe_targets().validate().into_iter().map(|invalid| {
+            (
+                format!("probes.{}", invalid.list),
+                format!("entry {}: {}", invalid.index + 1, invalid.error),
+            )
+        }));
         problems
     }
 
@@ -294,12 +295,12 @@ pseudonymize = ["hostname", "shoe size"]
             line 2: colector: unknown field `colector`, expected one of `collector`, `fingerprint`, `ca_file`, `schedule`, `spool`, `probes`, `privacy`
             line 4: schedule.interval: unknown unit "parsecs" in "15 parsecs"; use ms, s, m, h or d
             line 6: spool.max_items: invalid type: string "many", expected u32
+            line 7: spool.max_bytes: must be at least 64KiB
             line 9: probes.servrs: unknown field `servrs`, expected one of `ping`, `resolve`, `tcp`, `http`, `timeout`, `deadline`
+            line 11: probes.deadline: 1s is shorter than probes.timeout (5s); every probe would be cut off
+            line 12: probes.tcp: entry 1: invalid target "mail.corp.example": expected host:port
             line 14: privacy.pseudonymize: unknown variant `shoe size`, expected one of `hostname`, `user`, `mac`, `ip`
             line 15: extra: unknown field `extra`, expected one of `collector`, `fingerprint`, `ca_file`, `schedule`, `spool`, `probes`, `privacy`
-            line 7: spool.max_bytes: must be at least 64KiB
-            line 11: probes.deadline: 1s is shorter than probes.timeout (5s); every probe would be cut off
-            line 12: probes.tcp: "mail.corp.example" is not HOST:PORT
         "#]]
         .assert_eq(&problems(text));
     }
@@ -307,6 +308,7 @@ pseudonymize = ["hostname", "shoe size"]
     #[test]
     fn syntax_errors_name_the_line() {
         expect![[r#"
+            line 2: unclosed table, expected `]`
         "#]]
         .assert_eq(&problems("collector = \"https://a.example\"\n[probes\ntimeout = 2s\n"));
     }
@@ -314,6 +316,10 @@ pseudonymize = ["hostname", "shoe size"]
     #[test]
     fn cross_key_rules() {
         expect![[r#"
+            line 1: collector: invalid target "ftp://a.example": scheme "ftp" is not http or https
+            line 2: fingerprint: set either `fingerprint` or `ca_file`, not both
+            line 2: fingerprint: expected a SHA-256 fingerprint: 64 hex digits, colons allowed
+            line 5: schedule.interval: 10s is too short; the minimum is 1m
         "#]]
         .assert_eq(&problems(
             "collector = \"ftp://a.example\"\nfingerprint = \"abc\"\nca_file = \"/etc/ca.pem\"\n[schedule]\ninterval = \"10s\"\n",

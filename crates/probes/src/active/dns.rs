@@ -14,7 +14,9 @@ use hickory_resolver::net::{DnsError, NetError, NoRecords};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
-use sitrep_snapshot::{DnsAnswer, DnsDetail, ProbeDetail, ProbeFailure, ProbeFailureKind, ProbeOutcome};
+use sitrep_snapshot::{
+    DnsAnswer, DnsDetail, ProbeDetail, ProbeFailure, ProbeFailureKind, ProbeOutcome,
+};
 use tokio::time::Instant;
 
 use super::targets::parse_host_name;
@@ -29,7 +31,10 @@ pub(super) async fn server_answers(server: IpAddr, settings: &ProbeSettings) -> 
     };
     let queried = query(&resolver, Name::root(), RecordType::NS, settings.timeout).await;
     let answered = queried.answer.rcode.is_some();
-    let message = format!("DNS server {server} did not answer: {}", queried.error_text());
+    let message = format!(
+        "DNS server {server} did not answer: {}",
+        queried.error_text()
+    );
     let kind = queried.failure.unwrap_or(ProbeFailureKind::Timeout);
     detail.answers.push(queried.answer);
     if answered {
@@ -42,13 +47,18 @@ pub(super) async fn server_answers(server: IpAddr, settings: &ProbeSettings) -> 
 /// Asks `server` for the A and AAAA records of `name`.
 pub(super) async fn lookup(server: IpAddr, name: &str, settings: &ProbeSettings) -> Finished {
     let mut detail = empty_detail(server, name);
-    let fqdn = match parse_host_name(name).map_err(|error| error.to_string()).and_then(|name| {
-        let mut fqdn = Name::from_ascii(name).map_err(|error| format!("invalid name {name:?}: {error}"))?;
-        fqdn.set_fqdn(true);
-        Ok(fqdn)
-    }) {
+    let fqdn = match parse_host_name(name)
+        .map_err(|error| error.to_string())
+        .and_then(|name| {
+            let mut fqdn = Name::from_ascii(name)
+                .map_err(|error| format!("invalid name {name:?}: {error}"))?;
+            fqdn.set_fqdn(true);
+            Ok(fqdn)
+        }) {
         Ok(fqdn) => fqdn,
-        Err(message) => return Finished::failed(ProbeDetail::Dns(detail), ProbeFailureKind::Other, message),
+        Err(message) => {
+            return Finished::failed(ProbeDetail::Dns(detail), ProbeFailureKind::Other, message);
+        }
     };
     let resolver = match resolver_for(server, settings.timeout) {
         Ok(resolver) => resolver,
@@ -79,7 +89,11 @@ pub(super) fn server_or_unspecified(server: Option<IpAddr>) -> IpAddr {
 }
 
 pub(super) fn empty_detail(server: IpAddr, name: &str) -> DnsDetail {
-    DnsDetail { server, name: name.to_owned(), answers: Vec::new() }
+    DnsDetail {
+        server,
+        name: name.to_owned(),
+        answers: Vec::new(),
+    }
 }
 
 fn client_setup_failed(detail: DnsDetail, error: NetError) -> Finished {
@@ -112,15 +126,27 @@ impl Queried {
     }
 }
 
-async fn query(resolver: &TokioResolver, name: Name, record_type: RecordType, timeout: Duration) -> Queried {
+async fn query(
+    resolver: &TokioResolver,
+    name: Name,
+    record_type: RecordType,
+    timeout: Duration,
+) -> Queried {
     let started = Instant::now();
-    let result = tokio::time::timeout(timeout, resolver.lookup(name, record_type)).await.unwrap_or(Err(NetError::Timeout));
+    let result = tokio::time::timeout(timeout, resolver.lookup(name, record_type))
+        .await
+        .unwrap_or(Err(NetError::Timeout));
     queried(record_type, &result, started.elapsed(), timeout)
 }
 
 /// Reads a lookup result the way `dig` would show it: the response code, the addresses, and what
 /// went wrong in words.
-fn queried(record_type: RecordType, result: &Result<Lookup, NetError>, elapsed: Duration, timeout: Duration) -> Queried {
+fn queried(
+    record_type: RecordType,
+    result: &Result<Lookup, NetError>,
+    elapsed: Duration,
+    timeout: Duration,
+) -> Queried {
     let mut answer = DnsAnswer {
         record_type: record_type.to_string(),
         rcode: None,
@@ -213,19 +239,38 @@ fn rcode_name(code: ResponseCode) -> String {
 /// Addresses of either family and no real error: success. Addresses but an error on the other
 /// family: partial. No addresses: the first real error, or "no records" when the server simply
 /// has none.
-fn judge_lookup(server: IpAddr, name: &str, answers: &[&Queried]) -> (ProbeOutcome, Option<ProbeFailure>) {
-    let resolved = answers.iter().any(|queried| !queried.answer.addresses.is_empty());
+fn judge_lookup(
+    server: IpAddr,
+    name: &str,
+    answers: &[&Queried],
+) -> (ProbeOutcome, Option<ProbeFailure>) {
+    let resolved = answers
+        .iter()
+        .any(|queried| !queried.answer.addresses.is_empty());
     let worst = answers
         .iter()
-        .find(|queried| queried.failure.is_some_and(|kind| kind != ProbeFailureKind::NoRecords))
+        .find(|queried| {
+            queried
+                .failure
+                .is_some_and(|kind| kind != ProbeFailureKind::NoRecords)
+        })
         .or_else(|| answers.iter().find(|queried| queried.failure.is_some()));
     let describe = |queried: &Queried| {
         let kind = queried.failure.unwrap_or(ProbeFailureKind::Other);
-        failure(kind, format!("{name} via {server}: {}: {}", queried.answer.record_type, queried.error_text()))
+        failure(
+            kind,
+            format!(
+                "{name} via {server}: {}: {}",
+                queried.answer.record_type,
+                queried.error_text()
+            ),
+        )
     };
     match (resolved, worst) {
         (_, None) => (ProbeOutcome::Success, None),
-        (true, Some(queried)) if queried.failure == Some(ProbeFailureKind::NoRecords) => (ProbeOutcome::Success, None),
+        (true, Some(queried)) if queried.failure == Some(ProbeFailureKind::NoRecords) => {
+            (ProbeOutcome::Success, None)
+        }
         (true, Some(queried)) => (ProbeOutcome::Partial, Some(describe(queried))),
         (false, Some(queried)) => (ProbeOutcome::Failure, Some(describe(queried))),
     }
@@ -248,16 +293,27 @@ mod tests {
     }
 
     fn ask(record_type: RecordType, result: Result<Lookup, NetError>) -> Queried {
-        queried(record_type, &result, Duration::from_millis(3), Duration::from_secs(1))
+        queried(
+            record_type,
+            &result,
+            Duration::from_millis(3),
+            Duration::from_secs(1),
+        )
     }
 
     fn answered(record_type: RecordType, data: RData) -> Queried {
-        let lookup = Lookup::new_with_max_ttl(Query::query(name(), record_type), [Record::from_rdata(name(), 60, data)]);
+        let lookup = Lookup::new_with_max_ttl(
+            Query::query(name(), record_type),
+            [Record::from_rdata(name(), 60, data)],
+        );
         ask(record_type, Ok(lookup))
     }
 
     fn no_records(record_type: RecordType, code: ResponseCode) -> Queried {
-        let error = NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(Query::query(name(), record_type), code)));
+        let error = NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(
+            Query::query(name(), record_type),
+            code,
+        )));
         ask(record_type, Err(error))
     }
 
@@ -280,7 +336,10 @@ mod tests {
         assert_eq!(nodata.failure, Some(ProbeFailureKind::NoRecords));
         assert_eq!(nodata.answer.rcode.as_deref(), Some("NOERROR"));
         for code in [ResponseCode::ServFail, ResponseCode::Refused] {
-            let refused = ask(RecordType::A, Err(NetError::Dns(DnsError::ResponseCode(code))));
+            let refused = ask(
+                RecordType::A,
+                Err(NetError::Dns(DnsError::ResponseCode(code))),
+            );
             assert_eq!(refused.failure, Some(ProbeFailureKind::DnsError));
             assert!(refused.answer.rcode.is_some());
         }
@@ -291,8 +350,16 @@ mod tests {
         let timeout = ask(RecordType::NS, Err(NetError::Timeout));
         assert_eq!(timeout.failure, Some(ProbeFailureKind::Timeout));
         assert_eq!(timeout.answer.rcode, None);
-        assert_eq!(timeout.answer.error.as_deref(), Some("no answer within 1000 ms"));
-        let refused = ask(RecordType::NS, Err(NetError::Io(Arc::new(std::io::ErrorKind::ConnectionRefused.into()))));
+        assert_eq!(
+            timeout.answer.error.as_deref(),
+            Some("no answer within 1000 ms")
+        );
+        let refused = ask(
+            RecordType::NS,
+            Err(NetError::Io(Arc::new(
+                std::io::ErrorKind::ConnectionRefused.into(),
+            ))),
+        );
         assert_eq!(refused.failure, Some(ProbeFailureKind::Refused));
     }
 
@@ -300,7 +367,10 @@ mod tests {
     fn lookup_with_ipv4_only_succeeds() {
         let a = answered(RecordType::A, RData::A(Ipv4Addr::new(10, 1, 2, 3).into()));
         let aaaa = no_records(RecordType::AAAA, ResponseCode::NoError);
-        assert_eq!(judge_lookup(SERVER, "agent.test", &[&a, &aaaa]), (ProbeOutcome::Success, None));
+        assert_eq!(
+            judge_lookup(SERVER, "agent.test", &[&a, &aaaa]),
+            (ProbeOutcome::Success, None)
+        );
     }
 
     #[test]
@@ -311,7 +381,10 @@ mod tests {
         assert_eq!(outcome, ProbeOutcome::Partial);
         let failure = failure.expect("reported");
         assert_eq!(failure.kind, ProbeFailureKind::Timeout);
-        assert_eq!(failure.message, "agent.test via 10.0.0.53: A: no answer within 1000 ms");
+        assert_eq!(
+            failure.message,
+            "agent.test via 10.0.0.53: A: no answer within 1000 ms"
+        );
     }
 
     #[test]
@@ -320,7 +393,10 @@ mod tests {
         let aaaa = no_records(RecordType::AAAA, ResponseCode::NXDomain);
         let (outcome, failure) = judge_lookup(SERVER, "agent.test", &[&a, &aaaa]);
         assert_eq!(outcome, ProbeOutcome::Failure);
-        assert_eq!(failure.expect("reported").kind, ProbeFailureKind::NameNotFound);
+        assert_eq!(
+            failure.expect("reported").kind,
+            ProbeFailureKind::NameNotFound
+        );
     }
 
     #[test]

@@ -27,7 +27,13 @@ pub(super) async fn get(url: &str, settings: &ProbeSettings) -> Finished {
     let mut detail = empty_detail(url);
     let parsed = match parse_http_url(url) {
         Ok(parsed) => parsed,
-        Err(error) => return Finished::failed(ProbeDetail::Http(detail), ProbeFailureKind::Other, error.to_string()),
+        Err(error) => {
+            return Finished::failed(
+                ProbeDetail::Http(detail),
+                ProbeFailureKind::Other,
+                error.to_string(),
+            );
+        }
     };
     let give_up = Instant::now() + settings.timeout;
     // Resolving here tells a name that does not resolve apart from a server that does not answer.
@@ -36,7 +42,13 @@ pub(super) async fn get(url: &str, settings: &ProbeSettings) -> Finished {
             let port = parsed.port_or_known_default().unwrap_or(80);
             match resolve::addresses(&Host::Name(domain.to_owned()), port, settings.timeout).await {
                 Ok(addresses) => Some((domain.to_owned(), addresses)),
-                Err(failure) => return Finished::new(ProbeDetail::Http(detail), ProbeOutcome::Failure, Some(failure)),
+                Err(failure) => {
+                    return Finished::new(
+                        ProbeDetail::Http(detail),
+                        ProbeOutcome::Failure,
+                        Some(failure),
+                    );
+                }
             }
         }
         None => None,
@@ -54,23 +66,32 @@ pub(super) async fn get(url: &str, settings: &ProbeSettings) -> Finished {
             detail.response_ms = Some(millis(started.elapsed()));
             let status = response.status();
             detail.status = Some(status.as_u16());
-            detail.certificate = peer_certificate(&response).map(|der| describe_certificate(der, None, Utc::now()));
+            detail.certificate =
+                peer_certificate(&response).map(|der| describe_certificate(der, None, Utc::now()));
             return if status.as_u16() >= 400 {
                 let message = format!("the server answered {status}");
-                Finished::failed(ProbeDetail::Http(detail), ProbeFailureKind::HttpStatus, message)
+                Finished::failed(
+                    ProbeDetail::Http(detail),
+                    ProbeFailureKind::HttpStatus,
+                    message,
+                )
             } else {
                 Finished::succeeded(ProbeDetail::Http(detail))
             };
         }
         Err(error) => error,
     };
-    if let Some(untrusted @ rustls::Error::InvalidCertificate(_)) = find_cause::<rustls::Error>(&error) {
+    if let Some(untrusted @ rustls::Error::InvalidCertificate(_)) =
+        find_cause::<rustls::Error>(&error)
+    {
         let problem = untrusted.to_string();
         // A second look without verification still shows whose certificate it is and until when.
-        detail.certificate = Some(match certificate_unverified(&parsed, resolved.as_ref(), give_up).await {
-            Some(der) => describe_certificate(&der, Some(problem.clone()), Utc::now()),
-            None => untrusted_without_details(problem.clone()),
-        });
+        detail.certificate = Some(
+            match certificate_unverified(&parsed, resolved.as_ref(), give_up).await {
+                Some(der) => describe_certificate(&der, Some(problem.clone()), Utc::now()),
+                None => untrusted_without_details(problem.clone()),
+            },
+        );
         return Finished::failed(ProbeDetail::Http(detail), ProbeFailureKind::Tls, problem);
     }
     let (kind, message) = classify(&error, settings.timeout);
@@ -78,7 +99,12 @@ pub(super) async fn get(url: &str, settings: &ProbeSettings) -> Finished {
 }
 
 pub(super) fn empty_detail(url: &str) -> HttpDetail {
-    HttpDetail { url: url.to_owned(), status: None, response_ms: None, certificate: None }
+    HttpDetail {
+        url: url.to_owned(),
+        status: None,
+        response_ms: None,
+        certificate: None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +150,10 @@ fn peer_certificate(response: &reqwest::Response) -> Option<&[u8]> {
 /// Subject, issuer and expiry of a DER certificate; `problem` says why it is not trusted.
 fn describe_certificate(der: &[u8], problem: Option<String>, now: DateTime<Utc>) -> TlsCertificate {
     let Ok((_, certificate)) = x509_parser::parse_x509_certificate(der) else {
-        return TlsCertificate { valid: problem.is_none(), ..untrusted_without_details(problem.unwrap_or_default()) };
+        return TlsCertificate {
+            valid: problem.is_none(),
+            ..untrusted_without_details(problem.unwrap_or_default())
+        };
     };
     let not_after = DateTime::from_timestamp(certificate.validity().not_after.timestamp(), 0);
     TlsCertificate {
@@ -139,16 +168,32 @@ fn describe_certificate(der: &[u8], problem: Option<String>, now: DateTime<Utc>)
 }
 
 fn untrusted_without_details(problem: String) -> TlsCertificate {
-    TlsCertificate { valid: false, error: Some(problem), subject: None, issuer: None, not_after: None, days_left: None }
+    TlsCertificate {
+        valid: false,
+        error: Some(problem),
+        subject: None,
+        issuer: None,
+        not_after: None,
+        days_left: None,
+    }
 }
 
 fn classify(error: &reqwest::Error, timeout: Duration) -> (ProbeFailureKind, String) {
     if let Some(tls) = find_cause::<rustls::Error>(error) {
-        (ProbeFailureKind::Tls, format!("TLS handshake failed: {tls}"))
+        (
+            ProbeFailureKind::Tls,
+            format!("TLS handshake failed: {tls}"),
+        )
     } else if error.is_timeout() {
-        (ProbeFailureKind::Timeout, format!("no response within {:.0} ms", millis(timeout)))
+        (
+            ProbeFailureKind::Timeout,
+            format!("no response within {:.0} ms", millis(timeout)),
+        )
     } else if error.is_redirect() {
-        (ProbeFailureKind::Other, format!("more than {MAX_REDIRECTS} redirects"))
+        (
+            ProbeFailureKind::Other,
+            format!("more than {MAX_REDIRECTS} redirects"),
+        )
     } else if let Some(io) = find_cause::<io::Error>(error) {
         (io_failure_kind(io), error_chain(error))
     } else {
@@ -164,7 +209,9 @@ fn find_cause<'a, T: Error + 'static>(error: &'a (dyn Error + 'static)) -> Optio
         if let Some(found) = error.downcast_ref::<T>() {
             return Some(found);
         }
-        if let Some(inner) = error.downcast_ref::<io::Error>().and_then(io::Error::get_ref)
+        if let Some(inner) = error
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
             && let Some(found) = find_cause::<T>(inner)
         {
             return Some(found);
@@ -202,14 +249,22 @@ mod tests {
         params.distinguished_name = name;
         params.not_after = rcgen::date_time_ymd(2030, 1, 1);
         let key = KeyPair::generate().expect("key");
-        params.self_signed(&key).expect("certificate").der().to_vec()
+        params
+            .self_signed(&key)
+            .expect("certificate")
+            .der()
+            .to_vec()
     }
 
     #[test]
     fn certificate_details_and_days_left() {
-        let not_after = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").expect("time").to_utc();
+        let not_after = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .expect("time")
+            .to_utc();
         let der = self_signed();
-        let now = DateTime::parse_from_rfc3339("2029-12-21T12:00:00Z").expect("time").to_utc();
+        let now = DateTime::parse_from_rfc3339("2029-12-21T12:00:00Z")
+            .expect("time")
+            .to_utc();
         let certificate = describe_certificate(&der, None, now);
         assert_eq!(
             certificate,
@@ -222,14 +277,22 @@ mod tests {
                 days_left: Some(10),
             }
         );
-        let expired = describe_certificate(&der, Some("expired".into()), not_after + chrono::Duration::hours(1));
+        let expired = describe_certificate(
+            &der,
+            Some("expired".into()),
+            not_after + chrono::Duration::hours(1),
+        );
         assert_eq!((expired.valid, expired.days_left), (false, Some(-1)));
     }
 
     #[test]
     fn unparsable_certificate_keeps_the_problem() {
-        let certificate = describe_certificate(b"not der", Some("UnknownIssuer".into()), Utc::now());
-        assert_eq!(certificate, untrusted_without_details("UnknownIssuer".into()));
+        let certificate =
+            describe_certificate(b"not der", Some("UnknownIssuer".into()), Utc::now());
+        assert_eq!(
+            certificate,
+            untrusted_without_details("UnknownIssuer".into())
+        );
     }
 
     #[test]
@@ -237,6 +300,9 @@ mod tests {
         let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let wrapped = io::Error::new(io::ErrorKind::InvalidData, tls);
         let found = find_cause::<rustls::Error>(&wrapped).expect("found");
-        assert!(matches!(found, rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)));
+        assert!(matches!(
+            found,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+        ));
     }
 }

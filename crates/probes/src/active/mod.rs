@@ -38,20 +38,35 @@ pub struct ProbeSettings {
 
 impl Default for ProbeSettings {
     fn default() -> Self {
-        ProbeSettings { timeout: Duration::from_secs(2), ping_count: 4 }
+        ProbeSettings {
+            timeout: Duration::from_secs(2),
+            ping_count: 4,
+        }
     }
 }
 
 /// Runs every planned probe concurrently and returns one result per probe, in plan order.
 /// Probes still running at `deadline` are reported as timeouts.
-pub async fn run(plan: &ProbePlan, settings: &ProbeSettings, deadline: Instant) -> Vec<ProbeResult> {
-    let probes = plan.probes().iter().map(|planned| run_planned(planned, settings, deadline));
+pub async fn run(
+    plan: &ProbePlan,
+    settings: &ProbeSettings,
+    deadline: Instant,
+) -> Vec<ProbeResult> {
+    let probes = plan
+        .probes()
+        .iter()
+        .map(|planned| run_planned(planned, settings, deadline));
     futures::future::join_all(probes).await
 }
 
-async fn run_planned(planned: &PlannedProbe, settings: &ProbeSettings, deadline: Instant) -> ProbeResult {
+async fn run_planned(
+    planned: &PlannedProbe,
+    settings: &ProbeSettings,
+    deadline: Instant,
+) -> ProbeResult {
     let started = Instant::now();
-    let finished = match tokio::time::timeout_at(deadline, execute(&planned.probe, settings)).await {
+    let finished = match tokio::time::timeout_at(deadline, execute(&planned.probe, settings)).await
+    {
         Ok(finished) => finished,
         Err(_) => Finished::failed(
             unstarted_detail(&planned.probe),
@@ -78,7 +93,10 @@ async fn execute(probe: &Probe, settings: &ProbeSettings) -> Finished {
     match probe {
         Probe::Ping { target } => ping::ping(target, settings).await,
         Probe::DnsServer { server } => dns::server_answers(*server, settings).await,
-        Probe::DnsLookup { server: Some(server), name } => dns::lookup(*server, name, settings).await,
+        Probe::DnsLookup {
+            server: Some(server),
+            name,
+        } => dns::lookup(*server, name, settings).await,
         Probe::DnsLookup { server: None, name } => dns::no_server(name),
         Probe::Tcp { target } => tcp::connect(target, settings).await,
         Probe::Http { url } => http::get(url, settings).await,
@@ -90,7 +108,9 @@ fn unstarted_detail(probe: &Probe) -> ProbeDetail {
     match probe {
         Probe::Ping { .. } => ProbeDetail::Ping(ping::empty_detail(None)),
         Probe::DnsServer { server } => ProbeDetail::Dns(dns::empty_detail(*server, ".")),
-        Probe::DnsLookup { server, name } => ProbeDetail::Dns(dns::empty_detail(dns::server_or_unspecified(*server), name)),
+        Probe::DnsLookup { server, name } => {
+            ProbeDetail::Dns(dns::empty_detail(dns::server_or_unspecified(*server), name))
+        }
         Probe::Tcp { target } => ProbeDetail::Tcp(tcp::empty_detail(target)),
         Probe::Http { url } => ProbeDetail::Http(http::empty_detail(url)),
     }
@@ -106,27 +126,44 @@ struct Finished {
 
 impl Finished {
     fn succeeded(detail: ProbeDetail) -> Self {
-        Finished { outcome: ProbeOutcome::Success, failure: None, detail }
+        Finished {
+            outcome: ProbeOutcome::Success,
+            failure: None,
+            detail,
+        }
     }
 
     fn failed(detail: ProbeDetail, kind: ProbeFailureKind, message: impl Into<String>) -> Self {
-        Finished { outcome: ProbeOutcome::Failure, failure: Some(failure(kind, message)), detail }
+        Finished {
+            outcome: ProbeOutcome::Failure,
+            failure: Some(failure(kind, message)),
+            detail,
+        }
     }
 
     fn new(detail: ProbeDetail, outcome: ProbeOutcome, failure: Option<ProbeFailure>) -> Self {
-        Finished { outcome, failure, detail }
+        Finished {
+            outcome,
+            failure,
+            detail,
+        }
     }
 }
 
 fn failure(kind: ProbeFailureKind, message: impl Into<String>) -> ProbeFailure {
-    ProbeFailure { kind, message: message.into() }
+    ProbeFailure {
+        kind,
+        message: message.into(),
+    }
 }
 
 /// The failure kind an OS error stands for.
 fn io_failure_kind(error: &io::Error) -> ProbeFailureKind {
     match error.kind() {
         io::ErrorKind::ConnectionRefused => ProbeFailureKind::Refused,
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => ProbeFailureKind::Unreachable,
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            ProbeFailureKind::Unreachable
+        }
         io::ErrorKind::TimedOut => ProbeFailureKind::Timeout,
         io::ErrorKind::PermissionDenied => ProbeFailureKind::PermissionDenied,
         _ => ProbeFailureKind::Other,

@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use sitrep_snapshot::{PingDetail, PingSocket, ProbeDetail, ProbeFailure, ProbeFailureKind, ProbeOutcome};
+use sitrep_snapshot::{
+    PingDetail, PingSocket, ProbeDetail, ProbeFailure, ProbeFailureKind, ProbeOutcome,
+};
 use socket2::Type;
 use surge_ping::{Client, Config, ICMP, PingIdentifier, PingSequence, SurgeError};
 use tokio::time::Instant;
@@ -23,18 +25,32 @@ pub(super) async fn ping(target: &str, settings: &ProbeSettings) -> Finished {
     let host = match parse_host(target) {
         Ok(host) => host,
         Err(error) => {
-            return Finished::failed(ProbeDetail::Ping(empty_detail(None)), ProbeFailureKind::Other, error.to_string());
+            return Finished::failed(
+                ProbeDetail::Ping(empty_detail(None)),
+                ProbeFailureKind::Other,
+                error.to_string(),
+            );
         }
     };
     let address = match resolve::addresses(&host, 0, settings.timeout).await {
         Ok(found) => found[0],
-        Err(failure) => return Finished::new(ProbeDetail::Ping(empty_detail(None)), ProbeOutcome::Failure, Some(failure)),
+        Err(failure) => {
+            return Finished::new(
+                ProbeDetail::Ping(empty_detail(None)),
+                ProbeOutcome::Failure,
+                Some(failure),
+            );
+        }
     };
     let (client, socket) = match open_client(address.ip()) {
         Ok(opened) => opened,
         Err(failure) => {
             let detail = empty_detail(Some(address.ip()));
-            return Finished::new(ProbeDetail::Ping(detail), ProbeOutcome::Failure, Some(failure));
+            return Finished::new(
+                ProbeDetail::Ping(detail),
+                ProbeOutcome::Failure,
+                Some(failure),
+            );
         }
     };
     let replies = echo(&client, address, settings).await;
@@ -47,14 +63,27 @@ pub(super) async fn ping(target: &str, settings: &ProbeSettings) -> Finished {
 
 /// Opens an ICMP socket for `address`'s family: datagram first, raw when that is not allowed.
 fn open_client(address: IpAddr) -> Result<(Client, PingSocket), ProbeFailure> {
-    let kind = if address.is_ipv4() { ICMP::V4 } else { ICMP::V6 };
-    let config = |socket_type| Config::builder().kind(kind).sock_type_hint(socket_type).build();
+    let kind = if address.is_ipv4() {
+        ICMP::V4
+    } else {
+        ICMP::V6
+    };
+    let config = |socket_type| {
+        Config::builder()
+            .kind(kind)
+            .sock_type_hint(socket_type)
+            .build()
+    };
     // surge-ping falls back from the hinted socket type to the other one by itself, so a failure
     // with the datagram hint means both failed; asking again with the raw hint yields the raw
     // socket's own error for the message.
     let datagram_error = match Client::new(&config(Type::DGRAM)) {
         Ok(client) => {
-            let socket = if client.get_socket().get_type() == Type::RAW { PingSocket::Raw } else { PingSocket::Datagram };
+            let socket = if client.get_socket().get_type() == Type::RAW {
+                PingSocket::Raw
+            } else {
+                PingSocket::Datagram
+            };
             return Ok((client, socket));
         }
         Err(error) => error,
@@ -74,13 +103,20 @@ fn no_socket_failure(datagram_error: &io::Error, raw_error: &io::Error) -> Probe
     } else {
         datagram_error.to_string()
     };
-    let raw = if denied(raw_error) { format!("{raw_error} ({RAW_FIX})") } else { raw_error.to_string() };
+    let raw = if denied(raw_error) {
+        format!("{raw_error} ({RAW_FIX})")
+    } else {
+        raw_error.to_string()
+    };
     let kind = if denied(datagram_error) && denied(raw_error) {
         ProbeFailureKind::PermissionDenied
     } else {
         ProbeFailureKind::Other
     };
-    failure(kind, format!("no ICMP socket could be opened: datagram socket: {datagram}; raw socket: {raw}"))
+    failure(
+        kind,
+        format!("no ICMP socket could be opened: datagram socket: {datagram}; raw socket: {raw}"),
+    )
 }
 
 #[cfg(target_os = "linux")]
@@ -174,25 +210,37 @@ fn summarize(echoes: &[Echo]) -> PingDetail {
 /// (an unreachable network, say), otherwise a timeout.
 fn judge(echoes: &[Echo], timeout: Duration) -> (ProbeOutcome, Option<ProbeFailure>) {
     let sent = echoes.len();
-    let received = echoes.iter().filter(|echo| matches!(echo, Echo::Reply(_))).count();
+    let received = echoes
+        .iter()
+        .filter(|echo| matches!(echo, Echo::Reply(_)))
+        .count();
     if received == sent {
         return (ProbeOutcome::Success, None);
     }
     if received > 0 {
         let lost = sent - received;
         let message = format!("{lost} of {sent} echo requests got no reply");
-        return (ProbeOutcome::Partial, Some(failure(ProbeFailureKind::PacketLoss, message)));
+        return (
+            ProbeOutcome::Partial,
+            Some(failure(ProbeFailureKind::PacketLoss, message)),
+        );
     }
     let error = echoes.iter().find_map(|echo| match echo {
         Echo::Error(error) => Some(error),
         Echo::Reply(_) | Echo::Lost => None,
     });
     let failure = match error {
-        Some(SurgeError::IOError(error)) => failure(io_failure_kind(error), format!("sending echo requests failed: {error}")),
+        Some(SurgeError::IOError(error)) => failure(
+            io_failure_kind(error),
+            format!("sending echo requests failed: {error}"),
+        ),
         Some(error) => failure(ProbeFailureKind::Other, format!("ping failed: {error}")),
         None => failure(
             ProbeFailureKind::Timeout,
-            format!("no reply to {sent} echo requests within {:.0} ms each", millis(timeout)),
+            format!(
+                "no reply to {sent} echo requests within {:.0} ms each",
+                millis(timeout)
+            ),
         ),
     };
     (ProbeOutcome::Failure, Some(failure))
@@ -219,18 +267,30 @@ mod tests {
     #[test]
     fn statistics_without_replies() {
         let detail = summarize(&[Echo::Lost, Echo::Lost]);
-        assert_eq!((detail.sent, detail.received, detail.loss_percent), (2, 0, 100.0));
-        assert_eq!((detail.rtt_min_ms, detail.rtt_avg_ms, detail.rtt_max_ms), (None, None, None));
+        assert_eq!(
+            (detail.sent, detail.received, detail.loss_percent),
+            (2, 0, 100.0)
+        );
+        assert_eq!(
+            (detail.rtt_min_ms, detail.rtt_avg_ms, detail.rtt_max_ms),
+            (None, None, None)
+        );
     }
 
     #[test]
     fn all_replies_succeed() {
-        assert_eq!(judge(&[reply(1), reply(2)], Duration::from_secs(1)), (ProbeOutcome::Success, None));
+        assert_eq!(
+            judge(&[reply(1), reply(2)], Duration::from_secs(1)),
+            (ProbeOutcome::Success, None)
+        );
     }
 
     #[test]
     fn some_replies_are_partial_with_packet_loss() {
-        let (outcome, failure) = judge(&[reply(1), Echo::Lost, Echo::Lost, reply(2)], Duration::from_secs(1));
+        let (outcome, failure) = judge(
+            &[reply(1), Echo::Lost, Echo::Lost, reply(2)],
+            Duration::from_secs(1),
+        );
         assert_eq!(outcome, ProbeOutcome::Partial);
         let failure = failure.expect("loss is reported");
         assert_eq!(failure.kind, ProbeFailureKind::PacketLoss);
@@ -243,26 +303,52 @@ mod tests {
         assert_eq!(outcome, ProbeOutcome::Failure);
         let failure = failure.expect("timeout is reported");
         assert_eq!(failure.kind, ProbeFailureKind::Timeout);
-        assert_eq!(failure.message, "no reply to 2 echo requests within 2000 ms each");
+        assert_eq!(
+            failure.message,
+            "no reply to 2 echo requests within 2000 ms each"
+        );
     }
 
     #[test]
     fn unreachable_network_is_reported_as_such() {
         let unreachable = io::Error::from(io::ErrorKind::NetworkUnreachable);
-        let (outcome, failure) = judge(&[Echo::Error(SurgeError::IOError(unreachable)), Echo::Lost], Duration::from_secs(1));
+        let (outcome, failure) = judge(
+            &[Echo::Error(SurgeError::IOError(unreachable)), Echo::Lost],
+            Duration::from_secs(1),
+        );
         assert_eq!(outcome, ProbeOutcome::Failure);
-        assert_eq!(failure.expect("reported").kind, ProbeFailureKind::Unreachable);
+        assert_eq!(
+            failure.expect("reported").kind,
+            ProbeFailureKind::Unreachable
+        );
     }
 
     #[test]
     fn socket_failure_names_both_errors_and_fixes() {
-        let datagram = io::Error::new(io::ErrorKind::PermissionDenied, "Permission denied creating ICMP socket...");
+        let datagram = io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "Permission denied creating ICMP socket...",
+        );
         let raw = io::Error::from(io::ErrorKind::PermissionDenied);
         let failure = no_socket_failure(&datagram, &raw);
         assert_eq!(failure.kind, ProbeFailureKind::PermissionDenied);
-        assert!(failure.message.contains("datagram socket: permission denied"), "{}", failure.message);
-        assert!(failure.message.contains("raw socket:"), "{}", failure.message);
+        assert!(
+            failure
+                .message
+                .contains("datagram socket: permission denied"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            failure.message.contains("raw socket:"),
+            "{}",
+            failure.message
+        );
         assert!(failure.message.contains(RAW_FIX), "{}", failure.message);
-        assert!(failure.message.contains(DATAGRAM_FIX), "{}", failure.message);
+        assert!(
+            failure.message.contains(DATAGRAM_FIX),
+            "{}",
+            failure.message
+        );
     }
 }

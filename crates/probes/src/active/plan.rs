@@ -28,7 +28,10 @@ pub enum Probe {
     /// Does this DNS server answer at all (`NS .`; any response code counts)?
     DnsServer { server: IpAddr },
     /// A and AAAA of `name` through `server` alone; `None` when no DNS server is configured.
-    DnsLookup { server: Option<IpAddr>, name: String },
+    DnsLookup {
+        server: Option<IpAddr>,
+        name: String,
+    },
     /// TCP connect to `host:port`.
     Tcp { target: String },
     /// HTTP(S) GET of a URL.
@@ -59,36 +62,76 @@ impl ProbePlan {
     ) -> Self {
         let mut plan = ProbePlan::default();
         let routing = network.and_then(|network| network.routing.ok());
-        for route in routing.into_iter().flat_map(|routing| &routing.default_gateways) {
+        for route in routing
+            .into_iter()
+            .flat_map(|routing| &routing.default_gateways)
+        {
             if let Some(gateway) = route.gateway {
-                plan.push(TargetRole::Gateway, Probe::Ping { target: gateway_target(gateway, &route.interface) });
+                plan.push(
+                    TargetRole::Gateway,
+                    Probe::Ping {
+                        target: gateway_target(gateway, &route.interface),
+                    },
+                );
             }
         }
-        let servers: Vec<IpAddr> =
-            network.and_then(|network| network.dns.ok()).map(|dns| dns.servers.clone()).unwrap_or_default();
+        let servers: Vec<IpAddr> = network
+            .and_then(|network| network.dns.ok())
+            .map(|dns| dns.servers.clone())
+            .unwrap_or_default();
         for &server in &servers {
             plan.push(TargetRole::DnsServer, Probe::DnsServer { server });
         }
-        let with_roles = [(TargetRole::Configured, configured), (TargetRole::Requested, requested)];
+        let with_roles = [
+            (TargetRole::Configured, configured),
+            (TargetRole::Requested, requested),
+        ];
         for (role, targets) in with_roles {
             for name in &targets.resolve {
                 if servers.is_empty() {
-                    plan.push(role, Probe::DnsLookup { server: None, name: name.clone() });
+                    plan.push(
+                        role,
+                        Probe::DnsLookup {
+                            server: None,
+                            name: name.clone(),
+                        },
+                    );
                 }
                 for &server in &servers {
-                    plan.push(role, Probe::DnsLookup { server: Some(server), name: name.clone() });
+                    plan.push(
+                        role,
+                        Probe::DnsLookup {
+                            server: Some(server),
+                            name: name.clone(),
+                        },
+                    );
                 }
             }
         }
         if let Some(collector) = collector {
-            plan.push(TargetRole::Collector, Probe::Tcp { target: collector_target(collector) });
+            plan.push(
+                TargetRole::Collector,
+                Probe::Tcp {
+                    target: collector_target(collector),
+                },
+            );
         }
         for (role, targets) in with_roles {
             for target in &targets.ping {
-                plan.push(role, Probe::Ping { target: target.clone() });
+                plan.push(
+                    role,
+                    Probe::Ping {
+                        target: target.clone(),
+                    },
+                );
             }
             for target in &targets.tcp {
-                plan.push(role, Probe::Tcp { target: target.clone() });
+                plan.push(
+                    role,
+                    Probe::Tcp {
+                        target: target.clone(),
+                    },
+                );
             }
             for url in &targets.http {
                 plan.push(role, Probe::Http { url: url.clone() });
@@ -112,7 +155,9 @@ impl ProbePlan {
 /// A link-local IPv6 gateway is only reachable through its interface, so the target carries it.
 fn gateway_target(gateway: IpAddr, interface: &str) -> String {
     match gateway {
-        IpAddr::V6(v6) if v6.is_unicast_link_local() && !interface.is_empty() => format!("{v6}%{interface}"),
+        IpAddr::V6(v6) if v6.is_unicast_link_local() && !interface.is_empty() => {
+            format!("{v6}%{interface}")
+        }
         _ => gateway.to_string(),
     }
 }
@@ -137,7 +182,12 @@ mod tests {
 
     fn route(gateway: &str, interface: &str) -> Route {
         Route {
-            destination: if gateway.contains(':') { "::".parse() } else { "0.0.0.0".parse() }.expect("address"),
+            destination: if gateway.contains(':') {
+                "::".parse()
+            } else {
+                "0.0.0.0".parse()
+            }
+            .expect("address"),
             prefix_len: 0,
             gateway: Some(gateway.parse().expect("gateway")),
             interface: interface.to_owned(),
@@ -148,7 +198,10 @@ mod tests {
     fn network(gateways: Vec<Route>, servers: &[&str]) -> Network {
         Network {
             interfaces: Section::Ok(Vec::new()),
-            routing: Section::Ok(Routing { routes: gateways.clone(), default_gateways: gateways }),
+            routing: Section::Ok(Routing {
+                routes: gateways.clone(),
+                default_gateways: gateways,
+            }),
             dns: Section::Ok(DnsConfig {
                 servers: servers.iter().map(|s| s.parse().expect("server")).collect(),
                 ..DnsConfig::default()
@@ -158,16 +211,26 @@ mod tests {
     }
 
     fn rendered(plan: &ProbePlan) -> Vec<String> {
-        plan.probes().iter().map(|p| format!("{:?} {:?}", p.role, p.probe)).collect()
+        plan.probes()
+            .iter()
+            .map(|p| format!("{:?} {:?}", p.role, p.probe))
+            .collect()
     }
 
     #[test]
     fn defaults_come_from_the_network_and_the_collector() {
         let network = network(
-            vec![route("192.168.1.1", "eth0"), route("fe80::1", "eth0"), route("2001:db8::1", "eth0")],
+            vec![
+                route("192.168.1.1", "eth0"),
+                route("fe80::1", "eth0"),
+                route("2001:db8::1", "eth0"),
+            ],
             &["192.168.1.53", "2001:db8::53"],
         );
-        let configured = TargetList { resolve: vec!["intranet.corp.example".into()], ..TargetList::default() };
+        let configured = TargetList {
+            resolve: vec!["intranet.corp.example".into()],
+            ..TargetList::default()
+        };
         let plan = ProbePlan::new(
             Some(&network),
             Some("https://support.example.org:8443/api"),
@@ -202,7 +265,12 @@ mod tests {
             requested.push_any(target).expect("valid");
         }
         let network = network(vec![route("10.0.0.1", "eth0")], &[]);
-        let plan = ProbePlan::new(Some(&network), Some("http://[2001:db8::9]"), &configured, &requested);
+        let plan = ProbePlan::new(
+            Some(&network),
+            Some("http://[2001:db8::9]"),
+            &configured,
+            &requested,
+        );
         expect_test::expect![[r#"
             [
                 "Gateway Ping { target: \"10.0.0.1\" }",
@@ -223,7 +291,12 @@ mod tests {
         let mut network = network(vec![route("10.0.0.1", "eth0")], &["10.0.0.53"]);
         network.routing = Section::skipped("not gathered");
         network.dns = Section::skipped("not gathered");
-        let plan = ProbePlan::new(Some(&network), None, &TargetList::default(), &TargetList::default());
+        let plan = ProbePlan::new(
+            Some(&network),
+            None,
+            &TargetList::default(),
+            &TargetList::default(),
+        );
         assert!(plan.probes().is_empty());
         let plan = ProbePlan::new(None, None, &TargetList::default(), &TargetList::default());
         assert!(plan.probes().is_empty());

@@ -28,7 +28,10 @@ pub struct TargetError {
 
 impl TargetError {
     fn new(value: &str, reason: impl Into<String>) -> Self {
-        TargetError { value: value.to_owned(), reason: reason.into() }
+        TargetError {
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -78,7 +81,9 @@ impl TargetList {
             .into_iter()
             .flat_map(|(list, values, check)| {
                 values.iter().enumerate().filter_map(move |(index, value)| {
-                    check(value).err().map(|error| InvalidTarget { list, index, error })
+                    check(value)
+                        .err()
+                        .map(|error| InvalidTarget { list, index, error })
                 })
             })
             .collect()
@@ -89,7 +94,10 @@ impl TargetList {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Host {
     /// A literal address; IPv6 link-local addresses carry the interface (`fe80::1%eth0`).
-    Ip { address: IpAddr, zone: Option<String> },
+    Ip {
+        address: IpAddr,
+        zone: Option<String>,
+    },
     Name(String),
 }
 
@@ -117,12 +125,19 @@ fn parse_ip(value: &str) -> Option<Result<Host, TargetError>> {
     };
     let address: IpAddr = address.parse().ok()?;
     Some(match zone {
-        None => Ok(Host::Ip { address, zone: None }),
+        None => Ok(Host::Ip {
+            address,
+            zone: None,
+        }),
         Some("") => Err(TargetError::new(value, "empty interface after '%'")),
-        Some(_) if address.is_ipv4() => {
-            Err(TargetError::new(value, "an interface ('%zone') only goes with IPv6 addresses"))
-        }
-        Some(zone) => Ok(Host::Ip { address, zone: Some(zone.to_owned()) }),
+        Some(_) if address.is_ipv4() => Err(TargetError::new(
+            value,
+            "an interface ('%zone') only goes with IPv6 addresses",
+        )),
+        Some(zone) => Ok(Host::Ip {
+            address,
+            zone: Some(zone.to_owned()),
+        }),
     })
 }
 
@@ -134,24 +149,49 @@ pub(crate) fn parse_host_name(value: &str) -> Result<&str, TargetError> {
         return Err(TargetError::new(value, "empty host name"));
     }
     if !name.is_ascii() {
-        return Err(TargetError::new(value, "international names must be written in ASCII (xn--...)"));
+        return Err(TargetError::new(
+            value,
+            "international names must be written in ASCII (xn--...)",
+        ));
     }
     if name.len() > 253 {
-        return Err(TargetError::new(value, "host name longer than 253 characters"));
+        return Err(TargetError::new(
+            value,
+            "host name longer than 253 characters",
+        ));
     }
     for label in name.split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Err(TargetError::new(value, "each dot-separated label must have 1 to 63 characters"));
+            return Err(TargetError::new(
+                value,
+                "each dot-separated label must have 1 to 63 characters",
+            ));
         }
-        if let Some(bad) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
-            return Err(TargetError::new(value, format!("character {bad:?} is not allowed in a host name")));
+        if let Some(bad) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(TargetError::new(
+                value,
+                format!("character {bad:?} is not allowed in a host name"),
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(TargetError::new(value, "a label may not start or end with '-'"));
+            return Err(TargetError::new(
+                value,
+                "a label may not start or end with '-'",
+            ));
         }
     }
-    if name.rsplit('.').next().is_some_and(|last| last.chars().all(|c| c.is_ascii_digit())) {
-        return Err(TargetError::new(value, "looks like an IP address but is not a valid one"));
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|last| last.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(TargetError::new(
+            value,
+            "looks like an IP address but is not a valid one",
+        ));
     }
     Ok(name)
 }
@@ -159,41 +199,65 @@ pub(crate) fn parse_host_name(value: &str) -> Result<&str, TargetError> {
 /// `host:port` or `[v6]:port`.
 pub(crate) fn parse_host_port(value: &str) -> Result<HostPort, TargetError> {
     let (host, port) = if let Some(rest) = value.strip_prefix('[') {
-        let (inside, after) =
-            rest.split_once(']').ok_or_else(|| TargetError::new(value, "missing ']' after the IPv6 address"))?;
+        let (inside, after) = rest
+            .split_once(']')
+            .ok_or_else(|| TargetError::new(value, "missing ']' after the IPv6 address"))?;
         let port = after
             .strip_prefix(':')
             .ok_or_else(|| TargetError::new(value, "expected ':port' after ']'"))?;
         match parse_ip(inside) {
-            Some(Ok(host @ Host::Ip { address: IpAddr::V6(_), .. })) => (host, port),
+            Some(Ok(
+                host @ Host::Ip {
+                    address: IpAddr::V6(_),
+                    ..
+                },
+            )) => (host, port),
             Some(Err(error)) => return Err(TargetError::new(value, error.reason)),
-            _ => return Err(TargetError::new(value, "only an IPv6 address goes between '[' and ']'")),
+            _ => {
+                return Err(TargetError::new(
+                    value,
+                    "only an IPv6 address goes between '[' and ']'",
+                ));
+            }
         }
     } else {
-        let (host, port) =
-            value.rsplit_once(':').ok_or_else(|| TargetError::new(value, "expected host:port"))?;
+        let (host, port) = value
+            .rsplit_once(':')
+            .ok_or_else(|| TargetError::new(value, "expected host:port"))?;
         if host.contains(':') {
-            return Err(TargetError::new(value, "write an IPv6 address with a port as [address]:port"));
+            return Err(TargetError::new(
+                value,
+                "write an IPv6 address with a port as [address]:port",
+            ));
         }
         let host = match parse_ip(host) {
             Some(parsed) => parsed.map_err(|error| TargetError::new(value, error.reason))?,
             None => Host::Name(
-                parse_host_name(host).map_err(|error| TargetError::new(value, error.reason))?.to_owned(),
+                parse_host_name(host)
+                    .map_err(|error| TargetError::new(value, error.reason))?
+                    .to_owned(),
             ),
         };
         (host, port)
     };
     match port.parse::<u16>() {
         Ok(port) if port != 0 => Ok(HostPort { host, port }),
-        _ => Err(TargetError::new(value, format!("port {port:?} is not a number from 1 to 65535"))),
+        _ => Err(TargetError::new(
+            value,
+            format!("port {port:?} is not a number from 1 to 65535"),
+        )),
     }
 }
 
 /// An `http://` or `https://` URL with a host.
 pub(crate) fn parse_http_url(value: &str) -> Result<reqwest::Url, TargetError> {
-    let url = reqwest::Url::parse(value).map_err(|error| TargetError::new(value, error.to_string()))?;
+    let url =
+        reqwest::Url::parse(value).map_err(|error| TargetError::new(value, error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(TargetError::new(value, format!("scheme {:?} is not http or https", url.scheme())));
+        return Err(TargetError::new(
+            value,
+            format!("scheme {:?} is not http or https", url.scheme()),
+        ));
     }
     if url.host().is_none() {
         return Err(TargetError::new(value, "the URL has no host"));
@@ -218,16 +282,28 @@ mod tests {
     #[test]
     fn urls_are_fetched() {
         let list = classify("https://intranet.corp.example/health");
-        assert_eq!(list.http, strings(&["https://intranet.corp.example/health"]));
+        assert_eq!(
+            list.http,
+            strings(&["https://intranet.corp.example/health"])
+        );
         assert!(list.ping.is_empty() && list.resolve.is_empty() && list.tcp.is_empty());
     }
 
     #[test]
     fn host_and_port_are_connected_to() {
-        assert_eq!(classify("mail.corp.example:993").tcp, strings(&["mail.corp.example:993"]));
+        assert_eq!(
+            classify("mail.corp.example:993").tcp,
+            strings(&["mail.corp.example:993"])
+        );
         assert_eq!(classify("10.0.0.5:22").tcp, strings(&["10.0.0.5:22"]));
-        assert_eq!(classify("[2001:db8::1]:443").tcp, strings(&["[2001:db8::1]:443"]));
-        assert_eq!(classify("[fe80::1%eth0]:22").tcp, strings(&["[fe80::1%eth0]:22"]));
+        assert_eq!(
+            classify("[2001:db8::1]:443").tcp,
+            strings(&["[2001:db8::1]:443"])
+        );
+        assert_eq!(
+            classify("[fe80::1%eth0]:22").tcp,
+            strings(&["[fe80::1%eth0]:22"])
+        );
     }
 
     #[test]
@@ -268,7 +344,10 @@ mod tests {
         ] {
             let error = TargetList::default().push_any(bad).expect_err(bad);
             assert_eq!(error.value, bad.trim());
-            assert!(error.to_string().contains(&format!("{:?}", bad.trim())), "{error}");
+            assert!(
+                error.to_string().contains(&format!("{:?}", bad.trim())),
+                "{error}"
+            );
         }
     }
 
@@ -276,11 +355,20 @@ mod tests {
     fn ipv6_hosts_keep_their_zone() {
         assert_eq!(
             parse_host("fe80::1%eth0"),
-            Ok(Host::Ip { address: "fe80::1".parse().expect("address"), zone: Some("eth0".into()) })
+            Ok(Host::Ip {
+                address: "fe80::1".parse().expect("address"),
+                zone: Some("eth0".into())
+            })
         );
         assert_eq!(
             parse_host_port("[fe80::1%2]:22"),
-            Ok(HostPort { host: Host::Ip { address: "fe80::1".parse().expect("address"), zone: Some("2".into()) }, port: 22 })
+            Ok(HostPort {
+                host: Host::Ip {
+                    address: "fe80::1".parse().expect("address"),
+                    zone: Some("2".into())
+                },
+                port: 22
+            })
         );
     }
 
@@ -297,7 +385,11 @@ mod tests {
             tcp: strings(&["no-port"]),
             http: strings(&["https://ok.example", "gopher://x"]),
         };
-        let places: Vec<String> = list.validate().iter().map(|e| format!("{}[{}]", e.list, e.index)).collect();
+        let places: Vec<String> = list
+            .validate()
+            .iter()
+            .map(|e| format!("{}[{}]", e.list, e.index))
+            .collect();
         assert_eq!(places, ["ping[1]", "tcp[0]", "http[1]"]);
     }
 }

@@ -14,13 +14,26 @@ pub(super) async fn connect(target: &str, settings: &ProbeSettings) -> Finished 
     let mut detail = empty_detail(target);
     let host_port = match parse_host_port(target) {
         Ok(host_port) => host_port,
-        Err(error) => return Finished::failed(ProbeDetail::Tcp(detail), ProbeFailureKind::Other, error.to_string()),
+        Err(error) => {
+            return Finished::failed(
+                ProbeDetail::Tcp(detail),
+                ProbeFailureKind::Other,
+                error.to_string(),
+            );
+        }
     };
     let give_up = Instant::now() + settings.timeout;
-    let addresses = match resolve::addresses(&host_port.host, host_port.port, settings.timeout).await {
-        Ok(addresses) => addresses,
-        Err(failure) => return Finished::new(ProbeDetail::Tcp(detail), ProbeOutcome::Failure, Some(failure)),
-    };
+    let addresses =
+        match resolve::addresses(&host_port.host, host_port.port, settings.timeout).await {
+            Ok(addresses) => addresses,
+            Err(failure) => {
+                return Finished::new(
+                    ProbeDetail::Tcp(detail),
+                    ProbeOutcome::Failure,
+                    Some(failure),
+                );
+            }
+        };
     let mut last_failure = None;
     for address in addresses {
         detail.address = Some(address.ip());
@@ -30,15 +43,27 @@ pub(super) async fn connect(target: &str, settings: &ProbeSettings) -> Finished 
                 detail.connect_ms = Some(millis(started.elapsed()));
                 return Finished::succeeded(ProbeDetail::Tcp(detail));
             }
-            Ok(Err(error)) => last_failure = Some(failure(io_failure_kind(&error), describe(address, &error.to_string()))),
+            Ok(Err(error)) => {
+                last_failure = Some(failure(
+                    io_failure_kind(&error),
+                    describe(address, &error.to_string()),
+                ))
+            }
             Err(_) => {
                 let message = format!("no answer within {:.0} ms", millis(settings.timeout));
-                last_failure = Some(failure(ProbeFailureKind::Timeout, describe(address, &message)));
+                last_failure = Some(failure(
+                    ProbeFailureKind::Timeout,
+                    describe(address, &message),
+                ));
                 break;
             }
         }
     }
-    Finished::new(ProbeDetail::Tcp(detail), ProbeOutcome::Failure, last_failure)
+    Finished::new(
+        ProbeDetail::Tcp(detail),
+        ProbeOutcome::Failure,
+        last_failure,
+    )
 }
 
 fn describe(address: SocketAddr, problem: &str) -> String {
@@ -47,6 +72,12 @@ fn describe(address: SocketAddr, problem: &str) -> String {
 
 /// The port of a target that does not parse is not known; 0 stands for that.
 pub(super) fn empty_detail(target: &str) -> TcpDetail {
-    let port = parse_host_port(target).map(|host_port| host_port.port).unwrap_or(0);
-    TcpDetail { address: None, port, connect_ms: None }
+    let port = parse_host_port(target)
+        .map(|host_port| host_port.port)
+        .unwrap_or(0);
+    TcpDetail {
+        address: None,
+        port,
+        connect_ms: None,
+    }
 }
