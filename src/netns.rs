@@ -13,8 +13,14 @@
 //! let client = lab.namespace("c")?;
 //! let server = lab.namespace("s")?;
 //! lab.link(&client, "10.77.0.2/24", &server, "10.77.0.1/24")?;
-//! lab.dnsmasq(&server, "10.77.0.1".parse().expect("address"), &["--address=/agent.test/10.1.2.3"])?;
-//! let answer = lab.run_in(&client, || std::net::TcpStream::connect("10.77.0.1:53").is_ok())?;
+//! lab.ip(&client, &["route", "add", "default", "via", "10.77.0.1"])?;
+//! lab.resolv_conf(&client, "nameserver 10.77.0.1\n")?;
+//! let records = ["--address=/agent.test/10.1.2.3", "--local=/agent.test/"];
+//! lab.dnsmasq(&server, [10, 77, 0, 1].into(), &records)?;
+//! // A real binary, which sees the namespace's resolv.conf:
+//! let report = lab.command(&client, "sitrep").args(["report", "--json"]).output();
+//! // Code of the test itself, whose sockets live in the namespace:
+//! let open = lab.run_in(&client, || std::net::TcpStream::connect("10.77.0.1:53").is_ok())?;
 //! # Ok(()) }
 //! ```
 
@@ -213,7 +219,8 @@ impl Lab {
         self.ip(netns, &args)
     }
 
-    /// Runs `ip ARGS...` inside the namespace, e.g. `["route", "add", "default", "via", "10.77.0.1"]`.
+    /// Runs `ip ARGS...` inside the namespace, e.g.
+    /// `["route", "add", "default", "via", "10.77.0.1"]`.
     pub fn ip(&self, netns: &Netns, args: &[&str]) -> Result<(), LabError> {
         run(Command::new("ip").arg("-n").arg(&netns.name).args(args)).map(drop)
     }

@@ -333,7 +333,7 @@ fn dns_servers_that_answer_stay_silent_or_deny_the_name() -> TestResult {
             (
                 result.target.as_str(),
                 result.role,
-                dns_detail(result).server.to_string(),
+                dns_detail(result).server_label(),
                 result.outcome,
                 failure_kind(result),
             )

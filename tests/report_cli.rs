@@ -9,7 +9,10 @@ use serde_json::Value;
 fn sitrep() -> Command {
     let mut command = Command::cargo_bin("sitrep").expect("the sitrep binary is built");
     // Keep the host's own config, if any, out of the tests.
-    command.env_remove("SITREP_LOG").arg("--config").arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/empty.toml"));
+    command
+        .env_remove("SITREP_LOG")
+        .arg("--config")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/empty.toml"));
     command
 }
 
@@ -19,37 +22,86 @@ fn json(output: &[u8]) -> Value {
 
 #[test]
 fn report_json_matches_the_published_schema() {
-    let schema = json(&sitrep().arg("schema").assert().success().get_output().stdout);
-    let output = sitrep().args(["report", "--json", "--no-probes"]).output().expect("runs");
+    let schema = json(
+        &sitrep()
+            .arg("schema")
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    let output = sitrep()
+        .args(["report", "--json", "--no-probes"])
+        .output()
+        .expect("runs");
     let code = output.status.code().expect("exited");
-    assert!((0..=2).contains(&code), "report exits with a verdict, got {code}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        (0..=2).contains(&code),
+        "report exits with a verdict, got {code}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let snapshot = json(&output.stdout);
 
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema");
-    let errors: Vec<String> = validator.iter_errors(&snapshot).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "snapshot violates the schema:\n{}", errors.join("\n"));
+    let errors: Vec<String> = validator
+        .iter_errors(&snapshot)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "snapshot violates the schema:\n{}",
+        errors.join("\n")
+    );
 
     assert_eq!(snapshot["schema_version"], 1);
     assert_eq!(snapshot["trigger"], "manual");
-    assert_eq!(snapshot["probes"]["skipped"], "probes turned off (--no-probes)");
+    assert_eq!(
+        snapshot["probes"]["skipped"],
+        "probes turned off (--no-probes)"
+    );
     for section in ["os", "hardware", "disks", "network"] {
-        assert!(snapshot[section].get("ok").is_some() || snapshot[section].get("error").is_some(), "{section}: {}", snapshot[section]);
+        assert!(
+            snapshot[section].get("ok").is_some() || snapshot[section].get("error").is_some(),
+            "{section}: {}",
+            snapshot[section]
+        );
     }
     let id = snapshot["id"].as_str().expect("id");
     assert_eq!(id.as_bytes()[14], b'7', "id {id} is a UUID v7");
-    let worst = snapshot["findings"].as_array().expect("findings").iter().map(|f| match f["severity"].as_str() {
-        Some("fail") => 2,
-        Some("warn") => 1,
-        _ => 0,
-    });
-    assert_eq!(worst.max().unwrap_or(0), code, "exit code follows the worst finding");
+    let worst = snapshot["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| match f["severity"].as_str() {
+            Some("fail") => 2,
+            Some("warn") => 1,
+            _ => 0,
+        });
+    assert_eq!(
+        worst.max().unwrap_or(0),
+        code,
+        "exit code follows the worst finding"
+    );
 }
 
 #[test]
 fn a_schema_violation_is_detected() {
     // The validator test above is only worth something if a wrong snapshot fails it.
-    let schema = json(&sitrep().arg("schema").assert().success().get_output().stdout);
-    let mut snapshot = json(&sitrep().args(["report", "--json", "--no-probes", "--sections", "os"]).output().expect("runs").stdout);
+    let schema = json(
+        &sitrep()
+            .arg("schema")
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    let mut snapshot = json(
+        &sitrep()
+            .args(["report", "--json", "--no-probes", "--sections", "os"])
+            .output()
+            .expect("runs")
+            .stdout,
+    );
     snapshot["trigger"] = Value::from("whenever");
     snapshot["os"] = serde_json::json!({"maybe": {}});
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
@@ -58,20 +110,40 @@ fn a_schema_violation_is_detected() {
 
 #[test]
 fn sections_limit_what_is_gathered() {
-    let snapshot = json(&sitrep().args(["report", "--json", "--no-probes", "--sections", "os,disks"]).output().expect("runs").stdout);
+    let snapshot = json(
+        &sitrep()
+            .args(["report", "--json", "--no-probes", "--sections", "os,disks"])
+            .output()
+            .expect("runs")
+            .stdout,
+    );
     assert!(snapshot["os"].get("ok").is_some(), "{}", snapshot["os"]);
     for section in ["hardware", "network", "peripherals"] {
-        assert_eq!(snapshot[section]["skipped"], "not requested (--sections)", "{section}");
+        assert_eq!(
+            snapshot[section]["skipped"], "not requested (--sections)",
+            "{section}"
+        );
     }
 }
 
 #[test]
 fn human_report_puts_the_verdict_first_without_colour_when_piped() {
-    let output = sitrep().args(["report", "--no-probes"]).output().expect("runs");
+    let output = sitrep()
+        .args(["report", "--no-probes"])
+        .output()
+        .expect("runs");
     let text = String::from_utf8(output.stdout).expect("UTF-8");
     let verdict = text.lines().nth(2).expect("a verdict line");
-    assert!(["PASS  ", "WARN  ", "FAIL  "].iter().any(|p| verdict.starts_with(p)), "{text}");
-    assert!(verdict.contains(" failed, ") && verdict.contains(" passed"), "{verdict}");
+    assert!(
+        ["PASS  ", "WARN  ", "FAIL  "]
+            .iter()
+            .any(|p| verdict.starts_with(p)),
+        "{text}"
+    );
+    assert!(
+        verdict.contains(" failed, ") && verdict.contains(" passed"),
+        "{verdict}"
+    );
     assert!(!text.contains('\x1b'), "no colour codes on a pipe");
     assert!(text.contains("\nSystem"), "{text}");
 }
@@ -91,7 +163,10 @@ fn help_subcommand_is_not_clap_help() {
 
 #[test]
 fn malformed_target_is_a_usage_error_naming_it() {
-    let output = sitrep().args(["report", "--no-probes", "--target", "mail.example:notaport"]).output().expect("runs");
+    let output = sitrep()
+        .args(["report", "--no-probes", "--target", "mail.example:notaport"])
+        .output()
+        .expect("runs");
     assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("mail.example:notaport"));
 }
@@ -100,12 +175,20 @@ fn malformed_target_is_a_usage_error_naming_it() {
 fn missing_config_file_is_reported() {
     let output = Command::cargo_bin("sitrep")
         .expect("built")
-        .args(["--config", "/nonexistent/sitrep/agent.toml", "report", "--no-probes"])
+        .args([
+            "--config",
+            "/nonexistent/sitrep/agent.toml",
+            "report",
+            "--no-probes",
+        ])
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot read config file /nonexistent/sitrep/agent.toml"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read config file /nonexistent/sitrep/agent.toml"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -114,11 +197,20 @@ fn bad_config_reports_every_problem_and_exits_3() {
     let path = dir.path().join("agent.toml");
     std::fs::write(&path, "[probes]\ntimout = \"2s\"\nping = [\"printer.example\"]\n[schedule]\ninterval = \"soon\"\n").expect("write");
     for args in [&["config", "check"][..], &["report", "--no-probes"][..]] {
-        let output = Command::cargo_bin("sitrep").expect("built").arg("--config").arg(&path).args(args).output().expect("runs");
+        let output = Command::cargo_bin("sitrep")
+            .expect("built")
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .output()
+            .expect("runs");
         assert_eq!(output.status.code(), Some(3), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("2 problems"), "{stderr}");
-        assert!(stderr.contains("line 2: probes.timout: unknown field `timout`"), "{stderr}");
+        assert!(
+            stderr.contains("line 2: probes.timout: unknown field `timout`"),
+            "{stderr}"
+        );
         assert!(stderr.contains("line 5: schedule.interval:"), "{stderr}");
     }
 }
@@ -128,9 +220,19 @@ fn syntax_error_in_config_names_the_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("agent.toml");
     std::fs::write(&path, "collector = \"https://a.example\"\n[probes\n").expect("write");
-    let output = Command::cargo_bin("sitrep").expect("built").arg("--config").arg(&path).args(["config", "check"]).output().expect("runs");
+    let output = Command::cargo_bin("sitrep")
+        .expect("built")
+        .arg("--config")
+        .arg(&path)
+        .args(["config", "check"])
+        .output()
+        .expect("runs");
     assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]

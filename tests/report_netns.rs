@@ -34,7 +34,11 @@ fn office(test: &str) -> Result<Option<Office>, Box<dyn Error>> {
     let client = lab.namespace("c")?;
     let server = lab.namespace("s")?;
     lab.link(&client, "10.78.0.2/24", &server, &format!("{SERVER}/24"))?;
-    Ok(Some(Office { lab, client, server }))
+    Ok(Some(Office {
+        lab,
+        client,
+        server,
+    }))
 }
 
 /// Built by `cargo test --workspace` (the agent is another package, so Cargo does not hand us
@@ -53,15 +57,24 @@ impl Office {
     fn report(&self, as_nobody: bool, args: &[&str]) -> Result<(Output, Value), Box<dyn Error>> {
         let mut command = if as_nobody {
             let mut command = self.lab.command(&self.client, "setpriv");
-            command.args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"]).arg(agent());
+            command
+                .args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
+                .arg(agent());
             command
         } else {
             self.lab.command(&self.client, agent())
         };
-        command.arg("--config").arg(config()).args(["report", "--json"]).args(args);
+        command
+            .arg("--config")
+            .arg(config())
+            .args(["report", "--json"])
+            .args(args);
         let output = command.output()?;
         let snapshot = serde_json::from_slice(&output.stdout).map_err(|error| {
-            format!("{error}; stderr: {}", String::from_utf8_lossy(&output.stderr))
+            format!(
+                "{error}; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
         })?;
         Ok((output, snapshot))
     }
@@ -77,7 +90,10 @@ fn findings<'a>(snapshot: &'a Value, id: &str) -> Vec<&'a Value> {
 fn probe<'a>(snapshot: &'a Value, method: &str, target: &str) -> &'a Value {
     snapshot["probes"]["ok"]
         .as_array()
-        .and_then(|all| all.iter().find(|p| p["detail"]["method"] == method && p["target"] == target))
+        .and_then(|all| {
+            all.iter()
+                .find(|p| p["detail"]["method"] == method && p["target"] == target)
+        })
         .unwrap_or_else(|| panic!("no {method} probe of {target} in {}", snapshot["probes"]))
 }
 
@@ -86,16 +102,34 @@ fn dead_dns_and_unreachable_gateway_fail_naming_both() -> TestResult {
     let Some(office) = office("dead_dns_and_unreachable_gateway_fail_naming_both")? else {
         return Ok(());
     };
-    office.lab.ip(&office.client, &["route", "add", "default", "via", BLACKHOLED_GATEWAY])?;
-    office.lab.resolv_conf(&office.client, &format!("nameserver {BLACKHOLED_DNS}\nsearch office.test\n"))?;
+    office.lab.ip(
+        &office.client,
+        &["route", "add", "default", "via", BLACKHOLED_GATEWAY],
+    )?;
+    office.lab.resolv_conf(
+        &office.client,
+        &format!("nameserver {BLACKHOLED_DNS}\nsearch office.test\n"),
+    )?;
 
     let (output, snapshot) = office.report(false, &[])?;
-    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let dns = findings(&snapshot, "net.dns.unreachable");
     assert_eq!(dns.len(), 1, "{dns:?}");
     assert_eq!(dns[0]["severity"], "fail");
-    assert!(dns[0]["title"].as_str().unwrap_or_default().contains(BLACKHOLED_DNS), "{}", dns[0]);
+    assert!(
+        dns[0]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(BLACKHOLED_DNS),
+        "{}",
+        dns[0]
+    );
 
     let gateway = findings(&snapshot, "net.gateway.loss");
     assert_eq!(gateway.len(), 1, "{gateway:?}");
@@ -104,9 +138,18 @@ fn dead_dns_and_unreachable_gateway_fail_naming_both() -> TestResult {
     assert!(text.contains(BLACKHOLED_GATEWAY), "{text}");
 
     // The configuration the findings rest on is in the snapshot too.
-    assert_eq!(snapshot["network"]["ok"]["dns"]["ok"]["servers"][0], BLACKHOLED_DNS);
-    assert_eq!(snapshot["network"]["ok"]["routing"]["ok"]["default_gateways"][0]["gateway"], BLACKHOLED_GATEWAY);
-    assert_eq!(probe(&snapshot, "ping", BLACKHOLED_GATEWAY)["outcome"], "failure");
+    assert_eq!(
+        snapshot["network"]["ok"]["dns"]["ok"]["servers"][0],
+        BLACKHOLED_DNS
+    );
+    assert_eq!(
+        snapshot["network"]["ok"]["routing"]["ok"]["default_gateways"][0]["gateway"],
+        BLACKHOLED_GATEWAY
+    );
+    assert_eq!(
+        probe(&snapshot, "ping", BLACKHOLED_GATEWAY)["outcome"],
+        "failure"
+    );
     Ok(())
 }
 
@@ -115,31 +158,69 @@ fn healthy_office_passes_its_network_checks() -> TestResult {
     let Some(mut office) = office("healthy_office_passes_its_network_checks")? else {
         return Ok(());
     };
-    office.lab.ip(&office.client, &["route", "add", "default", "via", SERVER])?;
-    office.lab.resolv_conf(&office.client, &format!("nameserver {SERVER}\n"))?;
+    office
+        .lab
+        .ip(&office.client, &["route", "add", "default", "via", SERVER])?;
+    office
+        .lab
+        .resolv_conf(&office.client, &format!("nameserver {SERVER}\n"))?;
     let server = office.server.clone();
-    office.lab.dnsmasq(&server, SERVER.parse()?, &["--address=/agent.test/10.1.2.3", "--local=/agent.test/"])?;
+    office.lab.dnsmasq(
+        &server,
+        SERVER.parse()?,
+        &["--address=/agent.test/10.1.2.3", "--local=/agent.test/"],
+    )?;
 
-    let (output, snapshot) = office.report(false, &["--target", "agent.test", "--target", &format!("{SERVER}:53")])?;
-    assert!(output.status.code().is_some_and(|code| code <= 2), "{output:?}");
-    for id in ["net.gateway.loss", "net.dns.unreachable", "net.dns.name_unresolved", "net.route.no_default", "net.tcp.unreachable"] {
+    let (output, snapshot) = office.report(
+        false,
+        &[
+            "--target",
+            "agent.test",
+            "--target",
+            &format!("{SERVER}:53"),
+        ],
+    )?;
+    assert!(
+        output.status.code().is_some_and(|code| code <= 2),
+        "{output:?}"
+    );
+    for id in [
+        "net.gateway.loss",
+        "net.dns.unreachable",
+        "net.dns.name_unresolved",
+        "net.route.no_default",
+        "net.tcp.unreachable",
+    ] {
         let found = findings(&snapshot, id);
-        assert!(!found.is_empty() && found.iter().all(|f| f["severity"] == "pass"), "{id}: {found:?}");
+        assert!(
+            !found.is_empty() && found.iter().all(|f| f["severity"] == "pass"),
+            "{id}: {found:?}"
+        );
     }
     let lookup = snapshot["probes"]["ok"]
         .as_array()
-        .and_then(|all| all.iter().find(|p| p["detail"]["method"] == "dns" && p["detail"]["name"] == "agent.test"))
+        .and_then(|all| {
+            all.iter()
+                .find(|p| p["detail"]["method"] == "dns" && p["detail"]["name"] == "agent.test")
+        })
         .ok_or("no lookup of agent.test")?;
-    assert_eq!(lookup["detail"]["answers"][0]["addresses"][0], "10.1.2.3", "{lookup}");
+    assert_eq!(
+        lookup["detail"]["answers"][0]["addresses"][0], "10.1.2.3",
+        "{lookup}"
+    );
     Ok(())
 }
 
 #[test]
 fn unprivileged_ping_uses_the_datagram_socket_when_the_group_range_allows() -> TestResult {
-    let Some(office) = office("unprivileged_ping_uses_the_datagram_socket_when_the_group_range_allows")? else {
+    let Some(office) =
+        office("unprivileged_ping_uses_the_datagram_socket_when_the_group_range_allows")?
+    else {
         return Ok(());
     };
-    office.lab.sysctl(&office.client, "net.ipv4.ping_group_range", "0 2147483647")?;
+    office
+        .lab
+        .sysctl(&office.client, "net.ipv4.ping_group_range", "0 2147483647")?;
     let (_, snapshot) = office.report(true, &["--sections", "probes", "--target", SERVER])?;
     let ping = probe(&snapshot, "ping", SERVER);
     assert_eq!(ping["outcome"], "success", "{ping}");
@@ -158,9 +239,15 @@ fn unprivileged_ping_without_permission_says_why() -> TestResult {
     assert_eq!(ping["outcome"], "failure", "{ping}");
     assert_eq!(ping["failure"]["kind"], "permission_denied", "{ping}");
     let message = ping["failure"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("ping_group_range") && message.contains("CAP_NET_RAW"), "{message}");
+    assert!(
+        message.contains("ping_group_range") && message.contains("CAP_NET_RAW"),
+        "{message}"
+    );
     let permission = findings(&snapshot, "net.probe.permission");
-    assert!(permission.iter().any(|f| f["severity"] == "warn"), "{permission:?}");
+    assert!(
+        permission.iter().any(|f| f["severity"] == "warn"),
+        "{permission:?}"
+    );
     assert_eq!(output.status.code(), Some(1), "a warning, not a failure");
     Ok(())
 }

@@ -267,7 +267,12 @@ fn probe_line(probe: &ProbeResult) -> String {
                     )
                 })
                 .collect();
-            format!("dns {} @{}: {}", dns.name, dns.server, answers.join(", "))
+            format!(
+                "dns {} @{}: {}",
+                dns.name,
+                dns.server_label(),
+                answers.join(", ")
+            )
         }
         ProbeDetail::Tcp(tcp) => {
             format!(

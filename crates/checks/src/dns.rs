@@ -175,14 +175,14 @@ fn unreachable(snapshot: &Snapshot) -> Vec<Finding> {
                 "The other DNS servers still answer, but lookups may be slow while the computer waits for this one. If it persists, escalate: the settings may name a server that no longer exists."
             };
             UNREACHABLE
-                .finding(Severity::Fail, format!("DNS server {} does not answer", detail.server), evidence)
+                .finding(Severity::Fail, format!("DNS server {} does not answer", detail.server_label()), evidence)
                 .with_remediation(remediation)
-                .with_subject(detail.server.to_string())
+                .with_subject(detail.server_label())
         })
         .collect();
     problems_or_pass(problems, || {
         let title = match servers.as_slice() {
-            [(_, detail)] => format!("DNS server {} answers", detail.server),
+            [(_, detail)] => format!("DNS server {} answers", detail.server_label()),
             _ => format!(
                 "{} answer",
                 format::counted(servers.len(), "DNS server", "DNS servers")
@@ -190,7 +190,9 @@ fn unreachable(snapshot: &Snapshot) -> Vec<Finding> {
         };
         let listed: Vec<String> = servers
             .iter()
-            .map(|&(probe, detail)| format!("{}: {}", detail.server, answer_codes(probe, detail)))
+            .map(|&(probe, detail)| {
+                format!("{}: {}", detail.server_label(), answer_codes(probe, detail))
+            })
             .collect();
         UNREACHABLE.pass(title, listed.join("; "))
     })
@@ -217,11 +219,11 @@ fn server_error(snapshot: &Snapshot) -> Vec<Finding> {
                 evidence.push_str(&format!("; {}", failure.message));
             }
             SERVER_ERROR
-                .finding(Severity::Fail, format!("DNS server {} answers with an error ({code})", detail.server), evidence)
+                .finding(Severity::Fail, format!("DNS server {} answers with an error ({code})", detail.server_label()), evidence)
                 .with_remediation(
                     "The server is reachable but will not look names up for this computer: REFUSED usually means it serves another network (e.g. a VPN that is not connected), SERVFAIL that it cannot reach the internet itself. Ask the user to reconnect the VPN or restart the router; escalate if it persists.",
                 )
-                .with_subject(detail.server.to_string())
+                .with_subject(detail.server_label())
         })
         .collect()
 }
@@ -330,7 +332,11 @@ impl NameAnswers<'_> {
 fn names(snapshot: &Snapshot) -> Vec<NameAnswers<'_>> {
     let mut names: Vec<NameAnswers<'_>> = Vec::new();
     for (_, detail) in dns_probes(snapshot, &NAME_ROLES) {
-        let answer = (detail.server, Answer::of(detail));
+        // A lookup that no server could be asked is net.dns.no_servers' business.
+        let Some(server) = detail.server else {
+            continue;
+        };
+        let answer = (server, Answer::of(detail));
         match names.iter_mut().find(|entry| entry.name == detail.name) {
             Some(entry) => entry.answers.push(answer),
             None => names.push(NameAnswers {

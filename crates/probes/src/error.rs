@@ -16,7 +16,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(line: usize, message: impl Into<String>) -> Self {
-        ParseError { line, message: message.into() }
+        ParseError {
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -33,11 +36,17 @@ pub enum ReadError {
 
 impl ReadError {
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        ReadError::Io { path: path.into(), source }
+        ReadError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn parse(path: impl Into<PathBuf>, source: ParseError) -> Self {
-        ReadError::Parse { path: path.into(), source }
+        ReadError::Parse {
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -51,6 +60,9 @@ impl From<ReadError> for SectionError {
             ReadError::Parse { .. } => SectionErrorKind::Parse,
             ReadError::Unsupported(_) => SectionErrorKind::Unsupported,
         };
-        SectionError { kind, message: error.to_string() }
+        SectionError {
+            kind,
+            message: error.to_string(),
+        }
     }
 }

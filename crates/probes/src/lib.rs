@@ -40,12 +40,18 @@ pub struct Ctx {
 impl Ctx {
     /// The running machine: root `/` and this process's environment.
     pub fn host() -> Self {
-        Ctx { root: PathBuf::from("/"), env: std::env::vars().collect() }
+        Ctx {
+            root: PathBuf::from("/"),
+            env: std::env::vars().collect(),
+        }
     }
 
     /// A fixture tree with an empty environment.
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        Ctx { root: root.into(), env: BTreeMap::new() }
+        Ctx {
+            root: root.into(),
+            env: BTreeMap::new(),
+        }
     }
 
     /// `path` (absolute, as on a live machine) resolved below the root.

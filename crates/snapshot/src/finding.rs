@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Ordered so that `max()` gives the worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Pass,
@@ -49,13 +51,15 @@ pub struct FindingSummary {
 
 impl FindingSummary {
     pub fn of(findings: &[Finding]) -> Self {
-        findings.iter().fold(Self::default(), |mut summary, finding| {
-            match finding.severity {
-                Severity::Pass => summary.pass += 1,
-                Severity::Warn => summary.warn += 1,
-                Severity::Fail => summary.fail += 1,
-            }
-            summary
-        })
+        findings
+            .iter()
+            .fold(Self::default(), |mut summary, finding| {
+                match finding.severity {
+                    Severity::Pass => summary.pass += 1,
+                    Severity::Warn => summary.warn += 1,
+                    Severity::Fail => summary.fail += 1,
+                }
+                summary
+            })
     }
 }

@@ -54,7 +54,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// The worst severity among the findings; `Pass` when there are none.
     pub fn worst_severity(&self) -> Severity {
-        self.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Pass)
+        self.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Pass)
     }
 }
 

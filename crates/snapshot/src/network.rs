@@ -69,7 +69,9 @@ impl AddressScope {
         match address {
             IpAddr::V4(v4) if v4.is_loopback() => AddressScope::Loopback,
             IpAddr::V4(v4) if v4.is_link_local() => AddressScope::LinkLocal,
-            IpAddr::V4(v4) if v4.is_private() || (v4.octets()[0] == 100 && v4.octets()[1] & 0xc0 == 64) => {
+            IpAddr::V4(v4)
+                if v4.is_private() || (v4.octets()[0] == 100 && v4.octets()[1] & 0xc0 == 64) =>
+            {
                 AddressScope::Private
             }
             IpAddr::V4(_) => AddressScope::Global,

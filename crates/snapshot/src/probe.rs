@@ -116,10 +116,19 @@ pub enum PingSocket {
 /// One DNS server asked about one name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DnsDetail {
-    pub server: IpAddr,
+    /// The server asked; `None` when no DNS server is configured, so nobody could be asked.
+    pub server: Option<IpAddr>,
     pub name: String,
     /// One entry per record type asked (A, AAAA, or NS for a reachability check).
     pub answers: Vec<DnsAnswer>,
+}
+
+impl DnsDetail {
+    /// The server for people: its address, or "no DNS server".
+    pub fn server_label(&self) -> String {
+        self.server
+            .map_or_else(|| "no DNS server".to_string(), |server| server.to_string())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -14,7 +14,10 @@ pub enum Section<T> {
 
 impl<T> Section<T> {
     pub fn error(kind: SectionErrorKind, message: impl Into<String>) -> Self {
-        Section::Error(SectionError { kind, message: message.into() })
+        Section::Error(SectionError {
+            kind,
+            message: message.into(),
+        })
     }
 
     pub fn skipped(reason: impl Into<String>) -> Self {

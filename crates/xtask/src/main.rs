@@ -59,7 +59,14 @@ fn bench(runs: usize) -> anyhow::Result<()> {
     let root = workspace_root()?;
     println!("building the release agent ...");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--locked", "--quiet", "-p", "sitrep-agent"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "-p",
+            "sitrep-agent",
+        ])
         .current_dir(&root)
         .status()
         .context("cannot run cargo")?;
@@ -67,18 +74,28 @@ fn bench(runs: usize) -> anyhow::Result<()> {
         bail!("the release build failed");
     }
     let agent = root.join("target/release/sitrep");
-    let size = std::fs::metadata(&agent).with_context(|| format!("cannot stat {}", agent.display()))?.len();
+    let size = std::fs::metadata(&agent)
+        .with_context(|| format!("cannot stat {}", agent.display()))?
+        .len();
 
     let sitrep = run_repeatedly(
         "sitrep report --json --no-probes",
-        &[agent.to_string_lossy().as_ref(), "report", "--json", "--no-probes"],
+        &[
+            agent.to_string_lossy().as_ref(),
+            "report",
+            "--json",
+            "--no-probes",
+        ],
         runs,
     )?;
     // Peers that gather a comparable inventory, run the same way; their absence is not an error.
     let mut peers = Vec::new();
     for (label, argv) in [
         ("inxi -F (full report)", &["inxi", "-F", "-c", "0"][..]),
-        ("hw-probe -all -probe (no upload)", &["hw-probe", "-all", "-probe"][..]),
+        (
+            "hw-probe -all -probe (no upload)",
+            &["hw-probe", "-all", "-probe"][..],
+        ),
     ] {
         if which(argv[0]).is_some() {
             peers.push(run_repeatedly(label, argv, runs.min(5))?);
@@ -88,7 +105,10 @@ fn bench(runs: usize) -> anyhow::Result<()> {
     }
 
     println!();
-    println!("{:<36} {:>10} {:>14} {:>12}", "command", "median ms", "median RSS MiB", "max RSS MiB");
+    println!(
+        "{:<36} {:>10} {:>14} {:>12}",
+        "command", "median ms", "median RSS MiB", "max RSS MiB"
+    );
     for figures in std::iter::once(&sitrep).chain(&peers) {
         println!(
             "{:<36} {:>10.1} {:>14.2} {:>12.2}",
@@ -173,7 +193,12 @@ fn measure_once(argv: &[String]) -> anyhow::Result<()> {
     let wall = started.elapsed();
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
     // Linux reports ru_maxrss in KiB.
-    println!("{} {} {}", wall.as_micros(), usage.max_rss(), status.code().unwrap_or(-1));
+    println!(
+        "{} {} {}",
+        wall.as_micros(),
+        usage.max_rss(),
+        status.code().unwrap_or(-1)
+    );
     Ok(())
 }
 

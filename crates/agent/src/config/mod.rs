@@ -310,7 +310,9 @@ pseudonymize = ["hostname", "shoe size"]
         expect![[r#"
             line 2: unclosed table, expected `]`
         "#]]
-        .assert_eq(&problems("collector = \"https://a.example\"\n[probes\ntimeout = 2s\n"));
+        .assert_eq(&problems(
+            "collector = \"https://a.example\"\n[probes\ntimeout = 2s\n",
+        ));
     }
 
     #[test]

@@ -295,7 +295,7 @@ pub fn dns_server(server: &str) -> ProbeResult {
         elapsed_ms: 12.0,
         failure: None,
         detail: ProbeDetail::Dns(DnsDetail {
-            server: ip(server),
+            server: Some(ip(server)),
             name: ".".to_owned(),
             answers: vec![answer("NS", Some("NOERROR"), &[])],
         }),
@@ -311,7 +311,7 @@ pub fn dns_name(name: &str, server: &str, addresses: &[&str]) -> ProbeResult {
         elapsed_ms: 13.0,
         failure: None,
         detail: ProbeDetail::Dns(DnsDetail {
-            server: ip(server),
+            server: Some(ip(server)),
             name: name.to_owned(),
             answers: vec![
                 answer("A", Some("NOERROR"), addresses),
@@ -403,7 +403,7 @@ pub fn probe<'a>(
             };
             probe.target == target
                 && probe_method == method
-                && (server.is_none() || probe_server == server.map(ip))
+                && (server.is_none() || probe_server == Some(server.map(ip)))
         })
         .expect("healthy has this probe")
 }

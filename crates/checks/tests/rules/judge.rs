@@ -186,9 +186,17 @@ fn broken() -> Snapshot {
     dns_detail(dead).answers = vec![answer("NS", None, &[])];
     let refusing = probe(&mut snapshot, "dns", "10.0.0.54", Some("10.0.0.54"));
     refusing.outcome = ProbeOutcome::Failure;
-    refusing.failure = Some(failed(ProbeFailureKind::DnsError, "the server answered REFUSED"));
+    refusing.failure = Some(failed(
+        ProbeFailureKind::DnsError,
+        "the server answered REFUSED",
+    ));
     dns_detail(refusing).answers = vec![answer("NS", Some("REFUSED"), &[])];
-    let split = probe(&mut snapshot, "dns", "intranet.corp.example", Some("10.0.0.54"));
+    let split = probe(
+        &mut snapshot,
+        "dns",
+        "intranet.corp.example",
+        Some("10.0.0.54"),
+    );
     split.outcome = ProbeOutcome::Failure;
     split.failure = Some(failed(ProbeFailureKind::NameNotFound, "NXDOMAIN"));
     dns_detail(split).answers = vec![
@@ -208,9 +216,17 @@ fn broken() -> Snapshot {
     let tcp = probe(&mut snapshot, "tcp", "mail.corp.example:993", None);
     tcp.outcome = ProbeOutcome::Failure;
     tcp.failure = Some(failed(ProbeFailureKind::Refused, "connection refused"));
-    let http = probe(&mut snapshot, "http", "https://intranet.corp.example/health", None);
+    let http = probe(
+        &mut snapshot,
+        "http",
+        "https://intranet.corp.example/health",
+        None,
+    );
     http.outcome = ProbeOutcome::Failure;
-    http.failure = Some(failed(ProbeFailureKind::HttpStatus, "HTTP 503 Service Unavailable"));
+    http.failure = Some(failed(
+        ProbeFailureKind::HttpStatus,
+        "HTTP 503 Service Unavailable",
+    ));
     http_detail(http).status = Some(503);
     http_detail(http).certificate = Some(certificate(5));
     snapshot.peripherals = Section::error(SectionErrorKind::Io, "cannot read /sys/bus/usb/devices");

@@ -4,7 +4,7 @@
 //! cache, one attempt, no hosts file and no search domains (names are asked fully qualified), so
 //! a result describes that server and nothing else.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
@@ -24,7 +24,7 @@ use super::{Finished, ProbeSettings, failure, io_failure_kind, millis};
 
 /// Asks `server` for the root's name servers: any response, even REFUSED, proves it answers.
 pub(super) async fn server_answers(server: IpAddr, settings: &ProbeSettings) -> Finished {
-    let mut detail = empty_detail(server, ".");
+    let mut detail = empty_detail(Some(server), ".");
     let resolver = match resolver_for(server, settings.timeout) {
         Ok(resolver) => resolver,
         Err(error) => return client_setup_failed(detail, error),
@@ -46,15 +46,8 @@ pub(super) async fn server_answers(server: IpAddr, settings: &ProbeSettings) -> 
 
 /// Asks `server` for the A and AAAA records of `name`.
 pub(super) async fn lookup(server: IpAddr, name: &str, settings: &ProbeSettings) -> Finished {
-    let mut detail = empty_detail(server, name);
-    let fqdn = match parse_host_name(name)
-        .map_err(|error| error.to_string())
-        .and_then(|name| {
-            let mut fqdn = Name::from_ascii(name)
-                .map_err(|error| format!("invalid name {name:?}: {error}"))?;
-            fqdn.set_fqdn(true);
-            Ok(fqdn)
-        }) {
+    let mut detail = empty_detail(Some(server), name);
+    let fqdn = match fully_qualified(name) {
         Ok(fqdn) => fqdn,
         Err(message) => {
             return Finished::failed(ProbeDetail::Dns(detail), ProbeFailureKind::Other, message);
@@ -74,21 +67,25 @@ pub(super) async fn lookup(server: IpAddr, name: &str, settings: &ProbeSettings)
     Finished::new(ProbeDetail::Dns(detail), outcome, failure)
 }
 
+/// `name` as asked of the server: exactly that name, never expanded with search domains.
+fn fully_qualified(name: &str) -> Result<Name, String> {
+    let name = parse_host_name(name).map_err(|error| error.to_string())?;
+    let mut fqdn =
+        Name::from_ascii(name).map_err(|error| format!("invalid name {name:?}: {error}"))?;
+    fqdn.set_fqdn(true);
+    Ok(fqdn)
+}
+
 /// A name to resolve when the machine has no DNS server at all: nobody could be asked.
 pub(super) fn no_server(name: &str) -> Finished {
     Finished::failed(
-        ProbeDetail::Dns(empty_detail(server_or_unspecified(None), name)),
+        ProbeDetail::Dns(empty_detail(None, name)),
         ProbeFailureKind::Resolve,
         format!("no DNS server is configured, so nobody could be asked for {name}"),
     )
 }
 
-/// The wire format needs a server address; `0.0.0.0` stands for "none configured".
-pub(super) fn server_or_unspecified(server: Option<IpAddr>) -> IpAddr {
-    server.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-}
-
-pub(super) fn empty_detail(server: IpAddr, name: &str) -> DnsDetail {
+pub(super) fn empty_detail(server: Option<IpAddr>, name: &str) -> DnsDetail {
     DnsDetail {
         server,
         name: name.to_owned(),
@@ -97,7 +94,10 @@ pub(super) fn empty_detail(server: IpAddr, name: &str) -> DnsDetail {
 }
 
 fn client_setup_failed(detail: DnsDetail, error: NetError) -> Finished {
-    let message = format!("cannot set up a DNS client for {}: {error}", detail.server);
+    let message = format!(
+        "cannot set up a DNS client for {}: {error}",
+        detail.server_label()
+    );
     Finished::failed(ProbeDetail::Dns(detail), ProbeFailureKind::Other, message)
 }
 
@@ -278,7 +278,7 @@ fn judge_lookup(
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv6Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
     use std::sync::Arc;
 
     use hickory_resolver::proto::op::Query;
@@ -406,6 +406,16 @@ mod tests {
         let (outcome, failure) = judge_lookup(SERVER, "agent.test", &[&a, &aaaa]);
         assert_eq!(outcome, ProbeOutcome::Failure);
         assert_eq!(failure.expect("reported").kind, ProbeFailureKind::NoRecords);
+    }
+
+    #[test]
+    fn names_are_asked_fully_qualified() {
+        for written in ["agent.test", "agent.test."] {
+            let fqdn = fully_qualified(written).expect("valid name");
+            assert!(fqdn.is_fqdn());
+            assert_eq!(fqdn.to_string(), "agent.test.");
+        }
+        assert!(fully_qualified("bad name").is_err());
     }
 
     #[test]

@@ -53,10 +53,9 @@ pub(super) async fn get(url: &str, settings: &ProbeSettings) -> Finished {
         }
         None => None,
     };
-    let client = match client(resolved.as_ref(), give_up, Verify::Certificates) {
+    let client = match client(resolved.clone(), give_up, Verify::Certificates).await {
         Ok(client) => client,
-        Err(error) => {
-            let message = format!("cannot set up an HTTP client: {}", error_chain(&error));
+        Err(message) => {
             return Finished::failed(ProbeDetail::Http(detail), ProbeFailureKind::Other, message);
         }
     };
@@ -113,11 +112,14 @@ enum Verify {
     Nothing,
 }
 
-fn client(
-    resolved: Option<&(String, Vec<SocketAddr>)>,
+/// Builds the client on the blocking pool: loading the system's trusted roots takes tens of
+/// milliseconds of CPU, which would otherwise stall, and skew the timing of, every probe running
+/// beside this one.
+async fn client(
+    resolved: Option<(String, Vec<SocketAddr>)>,
     give_up: Instant,
     verify: Verify,
-) -> reqwest::Result<reqwest::Client> {
+) -> Result<reqwest::Client, String> {
     // reqwest takes the process's default rustls provider, else aws-lc-rs: it never needs one
     // installed, so this cannot panic for want of a provider.
     let mut builder = reqwest::Client::builder()
@@ -127,10 +129,17 @@ fn client(
         .tls_danger_accept_invalid_certs(verify == Verify::Nothing)
         .timeout(give_up.saturating_duration_since(Instant::now()))
         .user_agent(concat!("sitrep/", env!("CARGO_PKG_VERSION")));
-    if let Some((domain, addresses)) = resolved {
+    if let Some((domain, addresses)) = &resolved {
         builder = builder.resolve_to_addrs(domain, addresses);
     }
-    builder.build()
+    match tokio::task::spawn_blocking(move || builder.build()).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(error)) => Err(format!(
+            "cannot set up an HTTP client: {}",
+            error_chain(&error)
+        )),
+        Err(error) => Err(format!("setting up an HTTP client failed: {error}")),
+    }
 }
 
 async fn certificate_unverified(
@@ -138,7 +147,9 @@ async fn certificate_unverified(
     resolved: Option<&(String, Vec<SocketAddr>)>,
     give_up: Instant,
 ) -> Option<Vec<u8>> {
-    let client = client(resolved, give_up, Verify::Nothing).ok()?;
+    let client = client(resolved.cloned(), give_up, Verify::Nothing)
+        .await
+        .ok()?;
     let response = client.get(url.clone()).send().await.ok()?;
     peer_certificate(&response).map(<[u8]>::to_vec)
 }

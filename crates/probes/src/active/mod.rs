@@ -85,7 +85,12 @@ async fn run_planned(
         failure: finished.failure,
         detail: finished.detail,
     };
-    tracing::debug!(target = %result.target, outcome = ?result.outcome, elapsed_ms = result.elapsed_ms, "probe finished");
+    tracing::debug!(
+        probe = %result.target,
+        outcome = ?result.outcome,
+        elapsed_ms = result.elapsed_ms,
+        "probe finished"
+    );
     result
 }
 
@@ -107,10 +112,8 @@ async fn execute(probe: &Probe, settings: &ProbeSettings) -> Finished {
 fn unstarted_detail(probe: &Probe) -> ProbeDetail {
     match probe {
         Probe::Ping { .. } => ProbeDetail::Ping(ping::empty_detail(None)),
-        Probe::DnsServer { server } => ProbeDetail::Dns(dns::empty_detail(*server, ".")),
-        Probe::DnsLookup { server, name } => {
-            ProbeDetail::Dns(dns::empty_detail(dns::server_or_unspecified(*server), name))
-        }
+        Probe::DnsServer { server } => ProbeDetail::Dns(dns::empty_detail(Some(*server), ".")),
+        Probe::DnsLookup { server, name } => ProbeDetail::Dns(dns::empty_detail(*server, name)),
         Probe::Tcp { target } => ProbeDetail::Tcp(tcp::empty_detail(target)),
         Probe::Http { url } => ProbeDetail::Http(http::empty_detail(url)),
     }
