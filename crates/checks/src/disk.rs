@@ -49,12 +49,26 @@ fn on_device(disk: &Disk) -> String {
     format!("on {} ({})", disk.device, disk.fs_type)
 }
 
-fn space(snapshot: &Snapshot) -> Vec<Finding> {
+/// What a usage rule (space or inodes) measures and how its findings read.
+struct Usage {
+    rule: &'static RuleInfo,
+    /// Percent used, where the filesystem reports it.
+    used: fn(&Disk) -> Option<f64>,
+    /// The figures behind a judgement, e.g. "4.1 GiB free of 233.5 GiB (98.2 % used)".
+    figures: fn(&Disk, f64) -> String,
+    title: fn(&Disk, f64) -> String,
+    remediation: fn(&Disk, Severity) -> &'static str,
+    /// "Disk space OK", followed by " on N filesystems".
+    pass_title: &'static str,
+}
+
+/// One finding per writable filesystem past a threshold, or one pass naming them all.
+fn judge_usage(snapshot: &Snapshot, usage: &Usage) -> Vec<Finding> {
     let Some(disks) = snapshot.disks.ok() else {
         return Vec::new();
     };
     let judged: Vec<(&Disk, f64)> = writable(disks)
-        .filter_map(|disk| Some((disk, disk.used_percent?)))
+        .filter_map(|disk| Some((disk, (usage.used)(disk)?)))
         .collect();
     if judged.is_empty() {
         return Vec::new();
@@ -64,17 +78,14 @@ fn space(snapshot: &Snapshot) -> Vec<Finding> {
         .filter_map(|&(disk, used)| {
             let severity = usage_severity(used)?;
             Some(
-                SPACE
+                usage
+                    .rule
                     .finding(
                         severity,
-                        format!(
-                            "Disk {} is {} full",
-                            disk.mount_point,
-                            format::whole_percent(used)
-                        ),
-                        format!("{} {}", space_figures(disk, used), on_device(disk)),
+                        (usage.title)(disk, used),
+                        format!("{} {}", (usage.figures)(disk, used), on_device(disk)),
                     )
-                    .with_remediation(space_remediation(&disk.mount_point, severity))
+                    .with_remediation((usage.remediation)(disk, severity))
                     .with_subject(&disk.mount_point),
             )
         })
@@ -82,16 +93,37 @@ fn space(snapshot: &Snapshot) -> Vec<Finding> {
     problems_or_pass(problems, || {
         let listed: Vec<String> = judged
             .iter()
-            .map(|&(disk, used)| format!("{}: {}", disk.mount_point, space_figures(disk, used)))
+            .map(|&(disk, used)| format!("{}: {}", disk.mount_point, (usage.figures)(disk, used)))
             .collect();
-        SPACE.pass(
+        usage.rule.pass(
             format!(
-                "Disk space OK on {}",
+                "{} on {}",
+                usage.pass_title,
                 format::counted(judged.len(), "filesystem", "filesystems")
             ),
             listed.join("; "),
         )
     })
+}
+
+fn space(snapshot: &Snapshot) -> Vec<Finding> {
+    judge_usage(
+        snapshot,
+        &Usage {
+            rule: &SPACE,
+            used: |disk| disk.used_percent,
+            figures: space_figures,
+            title: |disk, used| {
+                format!(
+                    "Disk {} is {} full",
+                    disk.mount_point,
+                    format::whole_percent(used)
+                )
+            },
+            remediation: |disk, severity| space_remediation(&disk.mount_point, severity),
+            pass_title: "Disk space OK",
+        },
+    )
 }
 
 /// "4.1 GiB free of 233.5 GiB (98.2 % used)"; the percentage alone where sizes are missing.
@@ -122,46 +154,23 @@ fn space_remediation(mount_point: &str, severity: Severity) -> &'static str {
 }
 
 fn inodes(snapshot: &Snapshot) -> Vec<Finding> {
-    let Some(disks) = snapshot.disks.ok() else {
-        return Vec::new();
-    };
-    let judged: Vec<(&Disk, f64)> = writable(disks)
-        .filter_map(|disk| Some((disk, disk.inodes_used_percent?)))
-        .collect();
-    if judged.is_empty() {
-        return Vec::new();
-    }
-    let problems = judged
-        .iter()
-        .filter_map(|&(disk, used)| {
-            let severity = usage_severity(used)?;
-            Some(
-                INODES
-                    .finding(
-                        severity,
-                        format!("Disk {} has used {} of its inodes", disk.mount_point, format::whole_percent(used)),
-                        format!("{} {}", inode_figures(disk, used), on_device(disk)),
-                    )
-                    .with_remediation(
-                        "Huge numbers of small files (caches, mail queues, session or temporary files) use up the file entries even when space is left: escalate to second-line support to find and remove them.",
-                    )
-                    .with_subject(&disk.mount_point),
-            )
-        })
-        .collect();
-    problems_or_pass(problems, || {
-        let listed: Vec<String> = judged
-            .iter()
-            .map(|&(disk, used)| format!("{}: {}", disk.mount_point, inode_figures(disk, used)))
-            .collect();
-        INODES.pass(
-            format!(
-                "Inodes OK on {}",
-                format::counted(judged.len(), "filesystem", "filesystems")
-            ),
-            listed.join("; "),
-        )
-    })
+    judge_usage(
+        snapshot,
+        &Usage {
+            rule: &INODES,
+            used: |disk| disk.inodes_used_percent,
+            figures: inode_figures,
+            title: |disk, used| {
+                format!(
+                    "Disk {} has used {} of its inodes",
+                    disk.mount_point,
+                    format::whole_percent(used)
+                )
+            },
+            remediation: |_, _| "Huge numbers of small files (caches, mail queues, session or temporary files) use up the file entries even when space is left: escalate to second-line support to find and remove them.",
+            pass_title: "Inodes OK",
+        },
+    )
 }
 
 /// "1,234 of 6,553,600 inodes free (99.9 % used)".

@@ -53,20 +53,6 @@ const NAME_ROLES: [TargetRole; 3] = [
     TargetRole::Collector,
 ];
 
-fn dns_probes<'a>(
-    snapshot: &'a Snapshot,
-    roles: &[TargetRole],
-) -> Vec<(&'a ProbeResult, &'a DnsDetail)> {
-    sections::probes(snapshot)
-        .iter()
-        .filter(|probe| roles.contains(&probe.role))
-        .filter_map(|probe| match &probe.detail {
-            ProbeDetail::Dns(detail) => Some((probe, detail)),
-            ProbeDetail::Ping(_) | ProbeDetail::Tcp(_) | ProbeDetail::Http(_) => None,
-        })
-        .collect()
-}
-
 fn no_servers(snapshot: &Snapshot) -> Vec<Finding> {
     let Some(config) = sections::dns_config(snapshot) else {
         return Vec::new();
@@ -147,7 +133,7 @@ fn answer_codes(probe: &ProbeResult, detail: &DnsDetail) -> String {
 }
 
 fn unreachable(snapshot: &Snapshot) -> Vec<Finding> {
-    let servers = dns_probes(snapshot, &[TargetRole::DnsServer]);
+    let servers = sections::probes_with(snapshot, &[TargetRole::DnsServer], ProbeDetail::as_dns);
     if servers.is_empty() {
         return Vec::new();
     }
@@ -199,7 +185,7 @@ fn unreachable(snapshot: &Snapshot) -> Vec<Finding> {
 }
 
 fn server_error(snapshot: &Snapshot) -> Vec<Finding> {
-    dns_probes(snapshot, &[TargetRole::DnsServer])
+    sections::probes_with(snapshot, &[TargetRole::DnsServer], ProbeDetail::as_dns)
         .into_iter()
         .filter(|(probe, _)| {
             probe
@@ -331,7 +317,7 @@ impl NameAnswers<'_> {
 
 fn names(snapshot: &Snapshot) -> Vec<NameAnswers<'_>> {
     let mut names: Vec<NameAnswers<'_>> = Vec::new();
-    for (_, detail) in dns_probes(snapshot, &NAME_ROLES) {
+    for (_, detail) in sections::probes_with(snapshot, &NAME_ROLES, ProbeDetail::as_dns) {
         // A lookup that no server could be asked is net.dns.no_servers' business.
         let Some(server) = detail.server else {
             continue;

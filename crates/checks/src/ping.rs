@@ -1,8 +1,8 @@
 //! Ping rules: loss to the default gateway, hosts that do not answer, and pings the OS did not allow.
 
 use sitrep_snapshot::{
-    Finding, PingDetail, PingSocket, ProbeDetail, ProbeFailureKind, ProbeOutcome, ProbeResult,
-    Severity, Snapshot, TargetRole,
+    Finding, PingDetail, PingSocket, ProbeFailureKind, ProbeOutcome, ProbeResult, Severity,
+    Snapshot, TargetRole,
 };
 
 use crate::format;
@@ -33,10 +33,7 @@ pub(crate) const PERMISSION: RuleInfo = RuleInfo {
 fn pings(snapshot: &Snapshot) -> impl Iterator<Item = (&ProbeResult, &PingDetail)> {
     sections::probes(snapshot)
         .iter()
-        .filter_map(|probe| match &probe.detail {
-            ProbeDetail::Ping(detail) => Some((probe, detail)),
-            ProbeDetail::Dns(_) | ProbeDetail::Tcp(_) | ProbeDetail::Http(_) => None,
-        })
+        .filter_map(|probe| Some((probe, probe.detail.as_ping()?)))
 }
 
 fn permission_denied(probe: &ProbeResult) -> bool {

@@ -2,8 +2,8 @@
 //! be gathered (their own rules stay silent, so without it a failed reader would go unnoticed).
 
 use sitrep_snapshot::{
-    DnsConfig, Finding, Interface, ProbeResult, Routing, Section, SectionError, SectionErrorKind,
-    Severity, Snapshot,
+    DnsConfig, Finding, Interface, ProbeDetail, ProbeResult, Routing, Section, SectionError,
+    SectionErrorKind, Severity, Snapshot, TargetRole,
 };
 
 use crate::format;
@@ -24,6 +24,19 @@ pub(crate) fn dns_config(snapshot: &Snapshot) -> Option<&DnsConfig> {
 /// The probe results; none when probes were skipped or failed as a whole.
 pub(crate) fn probes(snapshot: &Snapshot) -> &[ProbeResult] {
     snapshot.probes.ok().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// Probes of the given roles whose detail `pick` accepts (e.g. `ProbeDetail::as_dns`), with it.
+pub(crate) fn probes_with<'a, D>(
+    snapshot: &'a Snapshot,
+    roles: &[TargetRole],
+    pick: fn(&'a ProbeDetail) -> Option<&'a D>,
+) -> Vec<(&'a ProbeResult, &'a D)> {
+    probes(snapshot)
+        .iter()
+        .filter(|probe| roles.contains(&probe.role))
+        .filter_map(|probe| Some((probe, pick(&probe.detail)?)))
+        .collect()
 }
 
 /// Why a probe failed, in the probe's words; empty when it did not.

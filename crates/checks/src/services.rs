@@ -40,28 +40,6 @@ const SERVICE_ROLES: [TargetRole; 3] = [
     TargetRole::Collector,
 ];
 
-fn tcp_probes(snapshot: &Snapshot) -> Vec<(&ProbeResult, &TcpDetail)> {
-    sections::probes(snapshot)
-        .iter()
-        .filter(|probe| SERVICE_ROLES.contains(&probe.role))
-        .filter_map(|probe| match &probe.detail {
-            ProbeDetail::Tcp(detail) => Some((probe, detail)),
-            ProbeDetail::Ping(_) | ProbeDetail::Dns(_) | ProbeDetail::Http(_) => None,
-        })
-        .collect()
-}
-
-fn http_probes(snapshot: &Snapshot) -> Vec<(&ProbeResult, &HttpDetail)> {
-    sections::probes(snapshot)
-        .iter()
-        .filter(|probe| SERVICE_ROLES.contains(&probe.role))
-        .filter_map(|probe| match &probe.detail {
-            ProbeDetail::Http(detail) => Some((probe, detail)),
-            ProbeDetail::Ping(_) | ProbeDetail::Dns(_) | ProbeDetail::Tcp(_) => None,
-        })
-        .collect()
-}
-
 /// Failure, partly, or fine, from the probe's own outcome.
 fn outcome_severity(outcome: ProbeOutcome) -> Option<Severity> {
     match outcome {
@@ -89,7 +67,7 @@ fn tcp_figures(probe: &ProbeResult, detail: &TcpDetail) -> String {
 }
 
 fn tcp_unreachable(snapshot: &Snapshot) -> Vec<Finding> {
-    let probes = tcp_probes(snapshot);
+    let probes = sections::probes_with(snapshot, &SERVICE_ROLES, ProbeDetail::as_tcp);
     if probes.is_empty() {
         return Vec::new();
     }
@@ -164,10 +142,11 @@ fn certificate_rejected(detail: &HttpDetail) -> bool {
 }
 
 fn http_failed(snapshot: &Snapshot) -> Vec<Finding> {
-    let probes: Vec<(&ProbeResult, &HttpDetail)> = http_probes(snapshot)
-        .into_iter()
-        .filter(|(_, detail)| !certificate_rejected(detail))
-        .collect();
+    let probes: Vec<(&ProbeResult, &HttpDetail)> =
+        sections::probes_with(snapshot, &SERVICE_ROLES, ProbeDetail::as_http)
+            .into_iter()
+            .filter(|(_, detail)| !certificate_rejected(detail))
+            .collect();
     if probes.is_empty() {
         return Vec::new();
     }
@@ -284,17 +263,18 @@ fn certificate_figures(certificate: &TlsCertificate, days: Option<i64>) -> Strin
 }
 
 fn certificate(snapshot: &Snapshot) -> Vec<Finding> {
-    let checked: Vec<(&ProbeResult, &TlsCertificate, Option<i64>)> = http_probes(snapshot)
-        .into_iter()
-        .filter_map(|(probe, detail)| {
-            let certificate = detail.certificate.as_ref()?;
-            Some((
-                probe,
-                certificate,
-                days_left(certificate, snapshot.taken_at),
-            ))
-        })
-        .collect();
+    let checked: Vec<(&ProbeResult, &TlsCertificate, Option<i64>)> =
+        sections::probes_with(snapshot, &SERVICE_ROLES, ProbeDetail::as_http)
+            .into_iter()
+            .filter_map(|(probe, detail)| {
+                let certificate = detail.certificate.as_ref()?;
+                Some((
+                    probe,
+                    certificate,
+                    days_left(certificate, snapshot.taken_at),
+                ))
+            })
+            .collect();
     if checked.is_empty() {
         return Vec::new();
     }

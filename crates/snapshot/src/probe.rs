@@ -90,6 +90,36 @@ pub enum ProbeDetail {
     Http(HttpDetail),
 }
 
+impl ProbeDetail {
+    pub fn as_ping(&self) -> Option<&PingDetail> {
+        match self {
+            ProbeDetail::Ping(detail) => Some(detail),
+            ProbeDetail::Dns(_) | ProbeDetail::Tcp(_) | ProbeDetail::Http(_) => None,
+        }
+    }
+
+    pub fn as_dns(&self) -> Option<&DnsDetail> {
+        match self {
+            ProbeDetail::Dns(detail) => Some(detail),
+            ProbeDetail::Ping(_) | ProbeDetail::Tcp(_) | ProbeDetail::Http(_) => None,
+        }
+    }
+
+    pub fn as_tcp(&self) -> Option<&TcpDetail> {
+        match self {
+            ProbeDetail::Tcp(detail) => Some(detail),
+            ProbeDetail::Ping(_) | ProbeDetail::Dns(_) | ProbeDetail::Http(_) => None,
+        }
+    }
+
+    pub fn as_http(&self) -> Option<&HttpDetail> {
+        match self {
+            ProbeDetail::Http(detail) => Some(detail),
+            ProbeDetail::Ping(_) | ProbeDetail::Dns(_) | ProbeDetail::Tcp(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PingDetail {
     /// The address pinged (the target resolved, where it was a name).
