@@ -10,6 +10,8 @@ command -v dnsmasq >/dev/null || need_packages+=(dnsmasq-base)
 command -v python3 >/dev/null || need_packages+=(python3)
 command -v setpriv >/dev/null || need_packages+=(util-linux)
 command -v sysctl >/dev/null || need_packages+=(procps)
+# aws-lc-sys and zstd-sys build C for the Windows cross check.
+command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)
 if ((${#need_packages[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         echo "test.sh: missing ${need_packages[*]}; run as root or install them" >&2
@@ -20,10 +22,13 @@ if ((${#need_packages[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo check (Windows)"
+cargo check -p sitrep-agent --target x86_64-pc-windows-gnu --locked
 echo "== cargo test"
 cargo test --workspace --locked

@@ -78,17 +78,23 @@ fn bench(runs: usize) -> anyhow::Result<()> {
         .with_context(|| format!("cannot stat {}", agent.display()))?
         .len();
 
+    // Peers are third-party tools: they run only inside an empty network namespace, where they
+    // cannot send traffic anywhere. sitrep runs the same way so the figures compare.
+    let isolated = nix::unistd::geteuid().is_root() && which("unshare").is_some();
+    let isolate = |argv: &[&str]| -> Vec<String> {
+        let prefix: &[&str] = if isolated { &["unshare", "--net"] } else { &[] };
+        prefix
+            .iter()
+            .chain(argv)
+            .map(|arg| arg.to_string())
+            .collect()
+    };
+    let agent_path = agent.to_string_lossy();
     let sitrep = run_repeatedly(
         "sitrep report --json --no-probes",
-        &[
-            agent.to_string_lossy().as_ref(),
-            "report",
-            "--json",
-            "--no-probes",
-        ],
+        &isolate(&[&agent_path, "report", "--json", "--no-probes"]),
         runs,
     )?;
-    // Peers that gather a comparable inventory, run the same way; their absence is not an error.
     let mut peers = Vec::new();
     for (label, argv) in [
         ("inxi -F (full report)", &["inxi", "-F", "-c", "0"][..]),
@@ -97,13 +103,19 @@ fn bench(runs: usize) -> anyhow::Result<()> {
             &["hw-probe", "-all", "-probe"][..],
         ),
     ] {
-        if which(argv[0]).is_some() {
-            peers.push(run_repeatedly(label, argv, runs.min(5))?);
-        } else {
+        if !isolated {
+            println!(
+                "{label}: skipped (peers run only in an empty network namespace, which needs root and unshare)"
+            );
+        } else if which(argv[0]).is_none() {
             println!("{label}: not installed, skipped");
+        } else {
+            peers.push(run_repeatedly(label, &isolate(argv), runs.min(5))?);
         }
     }
-
+    if isolated {
+        println!("every command ran in an empty network namespace (unshare --net)");
+    }
     println!();
     println!(
         "{:<36} {:>10} {:>14} {:>12}",
@@ -148,7 +160,7 @@ fn bench(runs: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_repeatedly(label: &str, argv: &[&str], runs: usize) -> anyhow::Result<Figures> {
+fn run_repeatedly(label: &str, argv: &[String], runs: usize) -> anyhow::Result<Figures> {
     let me = std::env::current_exe().context("cannot find the xtask binary")?;
     let warmups = 2;
     let mut walls = Vec::with_capacity(runs);
