@@ -6,8 +6,12 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
+fn bare_sitrep() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sitrep"))
+}
+
 fn sitrep() -> Command {
-    let mut command = Command::cargo_bin("sitrep").expect("the sitrep binary is built");
+    let mut command = bare_sitrep();
     // Keep the host's own config, if any, out of the tests.
     command
         .env_remove("SITREP_LOG")
@@ -173,8 +177,7 @@ fn malformed_target_is_a_usage_error_naming_it() {
 
 #[test]
 fn missing_config_file_is_reported() {
-    let output = Command::cargo_bin("sitrep")
-        .expect("built")
+    let output = bare_sitrep()
         .args([
             "--config",
             "/nonexistent/sitrep/agent.toml",
@@ -197,8 +200,7 @@ fn bad_config_reports_every_problem_and_exits_3() {
     let path = dir.path().join("agent.toml");
     std::fs::write(&path, "[probes]\ntimout = \"2s\"\nping = [\"printer.example\"]\n[schedule]\ninterval = \"soon\"\n").expect("write");
     for args in [&["config", "check"][..], &["report", "--no-probes"][..]] {
-        let output = Command::cargo_bin("sitrep")
-            .expect("built")
+        let output = bare_sitrep()
             .arg("--config")
             .arg(&path)
             .args(args)
@@ -220,8 +222,7 @@ fn syntax_error_in_config_names_the_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("agent.toml");
     std::fs::write(&path, "collector = \"https://a.example\"\n[probes\n").expect("write");
-    let output = Command::cargo_bin("sitrep")
-        .expect("built")
+    let output = bare_sitrep()
         .arg("--config")
         .arg(&path)
         .args(["config", "check"])
