@@ -3,11 +3,9 @@
 //!
 //! Only this crate knows about config files; the libraries take plain values.
 
-mod load;
-mod units;
+pub use sitrep_config::{ByteSize, ConfigError, HumanDuration};
 
-pub use load::{ConfigError, Problem};
-pub use units::{ByteSize, HumanDuration};
+use sitrep_config::{ConfigFile, TableChecker, check_table};
 
 use std::path::{Path, PathBuf};
 
@@ -119,25 +117,29 @@ impl Config {
 
     /// Loads `explicit` (which must exist), or the default file when it exists, or the defaults.
     pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
-        let path = match explicit {
-            Some(path) => path.to_path_buf(),
-            None if Config::default_path().exists() => Config::default_path().to_path_buf(),
-            None => return Ok((Config::default(), None)),
-        };
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let config = Config::parse(&text).map_err(|problems| ConfigError::Invalid {
-            path: path.clone(),
-            problems,
-        })?;
-        Ok((config, Some(path)))
+        sitrep_config::load(explicit, Config::default_path())
     }
 
-    /// Parses and validates TOML text, returning every problem found.
-    pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
-        load::parse(text)
+    /// The probe targets listed in the config.
+    pub fn probe_targets(&self) -> sitrep_probes::active::TargetList {
+        sitrep_probes::active::TargetList {
+            ping: self.probes.ping.clone(),
+            resolve: self.probes.resolve.clone(),
+            tcp: self.probes.tcp.clone(),
+            http: self.probes.http.clone(),
+        }
+    }
+}
+
+impl ConfigFile for Config {
+    fn section_checker(name: &str) -> Option<TableChecker> {
+        match name {
+            "schedule" => Some(check_table::<ScheduleConfig>),
+            "spool" => Some(check_table::<SpoolConfig>),
+            "probes" => Some(check_table::<ProbesConfig>),
+            "privacy" => Some(check_table::<PrivacyConfig>),
+            _ => None,
+        }
     }
 
     /// Checks that span several keys or need more than a type.
@@ -214,16 +216,6 @@ impl Config {
         }));
         problems
     }
-
-    /// The probe targets listed in the config.
-    pub fn probe_targets(&self) -> sitrep_probes::active::TargetList {
-        sitrep_probes::active::TargetList {
-            ping: self.probes.ping.clone(),
-            resolve: self.probes.resolve.clone(),
-            tcp: self.probes.tcp.clone(),
-            http: self.probes.http.clone(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -233,7 +225,7 @@ mod tests {
     use super::*;
 
     fn problems(text: &str) -> String {
-        match Config::parse(text) {
+        match sitrep_config::parse::<Config>(text) {
             Ok(config) => panic!("expected problems, got {config:?}"),
             Err(problems) => problems.iter().map(|p| format!("{p}\n")).collect(),
         }
@@ -241,7 +233,7 @@ mod tests {
 
     #[test]
     fn the_documented_example_is_valid() {
-        let config = Config::parse(
+        let config = sitrep_config::parse::<Config>(
             r#"
 collector = "https://support.example.org:8443"
 fingerprint = "5E:0F:7A:1C:22:93:AB:6D:7E:88:01:C4:2B:99:13:47:10:3F:AA:E0:0B:62:D7:85:4C:11:9A:F2:67:30:DE:05"
@@ -270,7 +262,10 @@ pseudonymize = ["hostname", "user", "mac", "ip"]
 
     #[test]
     fn an_empty_file_means_defaults() {
-        assert_eq!(Config::parse("").expect("valid"), Config::default());
+        assert_eq!(
+            sitrep_config::parse::<Config>("").expect("valid"),
+            Config::default()
+        );
     }
 
     #[test]

@@ -2,14 +2,11 @@
 //! values and cross-key rules, each with its key path and line.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
-
-use super::{Config, PrivacyConfig, ProbesConfig, ScheduleConfig, SpoolConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -61,7 +58,45 @@ impl fmt::Display for ProblemList<'_> {
     }
 }
 
-pub(super) fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+/// A config file type: its sections, and the checks that span keys.
+pub trait ConfigFile: DeserializeOwned {
+    /// For a `[section]` of this file, the function that checks its keys one by one, i.e.
+    /// `Some(check_table::<SectionType>)`; `None` for a plain key.
+    fn section_checker(name: &str) -> Option<TableChecker>;
+
+    /// Checks that span keys or need more than a type: (dotted key, message) pairs.
+    fn validate(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// Checks the keys of one `[section]` table; see [`check_table`].
+pub type TableChecker = fn(&str, &DeTable<'_>, &LineIndex) -> Vec<(Option<String>, Problem)>;
+
+/// Reads `explicit` (which must exist), else `default_path` when it exists, else the defaults.
+/// Returns the config and the file it came from.
+pub fn load<C: ConfigFile + Default>(
+    explicit: Option<&Path>,
+    default_path: &Path,
+) -> Result<(C, Option<PathBuf>), ConfigError> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None if default_path.exists() => default_path.to_path_buf(),
+        None => return Ok((C::default(), None)),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let config = parse(&text).map_err(|problems| ConfigError::Invalid {
+        path: path.clone(),
+        problems,
+    })?;
+    Ok((config, Some(path)))
+}
+
+/// Parses and validates TOML text, returning every problem found.
+pub fn parse<C: ConfigFile>(text: &str) -> Result<C, Vec<Problem>> {
     let lines = LineIndex::new(text);
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
@@ -88,14 +123,11 @@ pub(super) fn parse(text: &str) -> Result<Config, Vec<Problem>> {
             DeValue::Table(table) => Some(table),
             _ => None,
         };
-        let section_problems = match (name.as_str(), nested) {
-            ("schedule", Some(table)) => check_table::<ScheduleConfig>(&name, table, &lines),
-            ("spool", Some(table)) => check_table::<SpoolConfig>(&name, table, &lines),
-            ("probes", Some(table)) => check_table::<ProbesConfig>(&name, table, &lines),
-            ("privacy", Some(table)) => check_table::<PrivacyConfig>(&name, table, &lines),
-            _ => check_entry::<Config>("", key, value, &lines)
+        let section_problems = match nested.zip(C::section_checker(&name)) {
+            Some((table, check)) => check(&name, table, &lines),
+            None => check_entry::<C>("", key, value, &lines)
                 .into_iter()
-                .map(|p| (None, p))
+                .map(|problem| (None, problem))
                 .collect(),
         };
         for (inner_key, problem) in section_problems {
@@ -118,7 +150,7 @@ pub(super) fn parse(text: &str) -> Result<Config, Vec<Problem>> {
         }
     }
 
-    let config = match Config::deserialize(toml::de::Deserializer::from(Spanned::new(
+    let config = match C::deserialize(toml::de::Deserializer::from(Spanned::new(
         0..text.len(),
         document,
     ))) {
@@ -146,7 +178,7 @@ pub(super) fn parse(text: &str) -> Result<Config, Vec<Problem>> {
 }
 
 /// Checks each key of a `[section]` table on its own; returns the bad keys with their problems.
-fn check_table<T: DeserializeOwned>(
+pub fn check_table<T: DeserializeOwned>(
     section: &str,
     table: &DeTable<'_>,
     lines: &LineIndex,
@@ -189,7 +221,8 @@ fn check_entry<T: DeserializeOwned>(
 }
 
 /// Maps byte offsets to 1-based line numbers.
-struct LineIndex {
+#[derive(Debug)]
+pub struct LineIndex {
     starts: Vec<usize>,
 }
 
