@@ -30,8 +30,9 @@ pub struct Os {
     /// Packages that asked for the reboot, where the OS says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reboot_required_by: Vec<String>,
-    /// Distinct users with an interactive session.
-    pub logged_in_users: Option<u32>,
+    /// Names of the users with an interactive session, sorted and distinct; `None` where the
+    /// platform cannot tell.
+    pub users: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]

@@ -178,7 +178,7 @@ fn os_info() -> Os {
         timezone: Some("Europe/Berlin".to_owned()),
         reboot_required: false,
         reboot_required_by: Vec::new(),
-        logged_in_users: Some(1),
+        users: Some(vec!["anna".to_owned()]),
     }
 }
 

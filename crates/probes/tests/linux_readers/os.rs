@@ -13,44 +13,46 @@ fn laptop_ubuntu_os() {
     os.arch = "<host arch>".to_owned();
     check(
         expect![[r#"
-        Os {
-            family: "linux",
-            name: "Ubuntu",
-            id: Some(
-                "ubuntu",
-            ),
-            version: Some(
-                "24.04",
-            ),
-            pretty_name: Some(
-                "Ubuntu 24.04.1 LTS",
-            ),
-            kernel: Some(
-                "6.8.0-48-generic",
-            ),
-            hostname: Some(
-                "thinkpad-alice",
-            ),
-            arch: "<host arch>",
-            uptime_seconds: Some(
-                350735,
-            ),
-            boot_time: Some(
-                2024-11-25T07:20:12Z,
-            ),
-            timezone: Some(
-                "Europe/Berlin",
-            ),
-            reboot_required: true,
-            reboot_required_by: [
-                "linux-image-6.8.0-49-generic",
-                "linux-base",
-            ],
-            logged_in_users: Some(
-                1,
-            ),
-        }
-    "#]],
+            Os {
+                family: "linux",
+                name: "Ubuntu",
+                id: Some(
+                    "ubuntu",
+                ),
+                version: Some(
+                    "24.04",
+                ),
+                pretty_name: Some(
+                    "Ubuntu 24.04.1 LTS",
+                ),
+                kernel: Some(
+                    "6.8.0-48-generic",
+                ),
+                hostname: Some(
+                    "thinkpad-alice",
+                ),
+                arch: "<host arch>",
+                uptime_seconds: Some(
+                    350735,
+                ),
+                boot_time: Some(
+                    2024-11-25T07:20:12Z,
+                ),
+                timezone: Some(
+                    "Europe/Berlin",
+                ),
+                reboot_required: true,
+                reboot_required_by: [
+                    "linux-image-6.8.0-49-generic",
+                    "linux-base",
+                ],
+                users: Some(
+                    [
+                        "alice",
+                    ],
+                ),
+            }
+        "#]],
         &root,
         &os,
     );
@@ -63,41 +65,44 @@ fn desktop_debian_os_uses_fallback_files_and_utmp() {
     os.arch = "<host arch>".to_owned();
     check(
         expect![[r#"
-        Os {
-            family: "linux",
-            name: "Debian GNU/Linux",
-            id: Some(
-                "debian",
-            ),
-            version: Some(
-                "12",
-            ),
-            pretty_name: Some(
-                "Debian GNU/Linux 12 (bookworm)",
-            ),
-            kernel: Some(
-                "6.1.0-26-amd64",
-            ),
-            hostname: Some(
-                "desk-42",
-            ),
-            arch: "<host arch>",
-            uptime_seconds: Some(
-                8123,
-            ),
-            boot_time: Some(
-                2024-11-26T06:45:40Z,
-            ),
-            timezone: Some(
-                "Europe/Vienna",
-            ),
-            reboot_required: false,
-            reboot_required_by: [],
-            logged_in_users: Some(
-                2,
-            ),
-        }
-    "#]],
+            Os {
+                family: "linux",
+                name: "Debian GNU/Linux",
+                id: Some(
+                    "debian",
+                ),
+                version: Some(
+                    "12",
+                ),
+                pretty_name: Some(
+                    "Debian GNU/Linux 12 (bookworm)",
+                ),
+                kernel: Some(
+                    "6.1.0-26-amd64",
+                ),
+                hostname: Some(
+                    "desk-42",
+                ),
+                arch: "<host arch>",
+                uptime_seconds: Some(
+                    8123,
+                ),
+                boot_time: Some(
+                    2024-11-26T06:45:40Z,
+                ),
+                timezone: Some(
+                    "Europe/Vienna",
+                ),
+                reboot_required: false,
+                reboot_required_by: [],
+                users: Some(
+                    [
+                        "bob",
+                        "carol",
+                    ],
+                ),
+            }
+        "#]],
         &root,
         &os,
     );

@@ -69,7 +69,7 @@ fn read_os(ctx: &Ctx) -> Result<Os, SectionError> {
         timezone: read_timezone(ctx),
         reboot_required,
         reboot_required_by,
-        logged_in_users: sessions::logged_in_users(ctx),
+        users: sessions::logged_in_users(ctx),
     })
 }
 

@@ -16,15 +16,15 @@ const UTMP_USER_SIZE: usize = 32;
 /// `ut_type` of a record for a logged-in user.
 const USER_PROCESS: i32 = 7;
 
-/// Counts the distinct users with an interactive session; `None` where neither logind nor
+/// The distinct users with an interactive session, sorted; `None` where neither logind nor
 /// utmp can tell.
-pub fn logged_in_users(ctx: &Ctx) -> Option<u32> {
+pub fn logged_in_users(ctx: &Ctx) -> Option<Vec<String>> {
     let users = if ctx.path(LOGIND_SESSIONS_DIR).is_dir() {
         logind_users(ctx)?
     } else {
         utmp_users(ctx)?
     };
-    u32::try_from(users.len()).ok()
+    Some(users.into_iter().collect())
 }
 
 fn logind_users(ctx: &Ctx) -> Option<BTreeSet<String>> {
