@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::pin::Fingerprint;
+
 /// Tells a support specialist what is wrong with this computer.
 #[derive(Debug, Parser)]
 #[command(name = "sitrep", version, disable_help_subcommand = true, after_help = EXIT_CODES)]
@@ -18,8 +20,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 all checks pass, 1 warnings, 2 failures, \
-3 bad usage or config, 4 runtime error.";
+const EXIT_CODES: &str = "Exit codes: report: 0 all checks pass, 1 warnings, 2 failures; \
+every command: 3 bad usage or config (or not enrolled), 4 runtime error (e.g. the collector \
+cannot be reached).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -32,6 +35,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Register this computer with a collector (once, as the administrator)
+    Enroll(EnrollArgs),
+    /// Check this machine and upload the snapshot to the collector
+    Send(SendArgs),
+    /// Ask support for help: sends your description and a snapshot, prints a support code
+    Help(HelpArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +63,46 @@ pub struct ReportArgs {
     /// Also probe this target: an address or name (ping and resolve), HOST:PORT (TCP) or a URL
     #[arg(long = "target", value_name = "HOST")]
     pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// Base URL of the collector [default: `collector` from the config]
+    #[arg(long, value_name = "URL")]
+    pub collector: Option<String>,
+    /// Enrollment token made by the collector's administrator
+    #[arg(long, value_name = "TOKEN")]
+    pub token: String,
+    /// Trust exactly the collector certificate with this SHA-256 fingerprint
+    /// [default: `fingerprint` from the config]
+    #[arg(long, value_name = "SHA256", conflicts_with = "ca")]
+    pub fingerprint: Option<Fingerprint>,
+    /// Trust only collector certificates signed by this CA (PEM) [default: `ca_file` from the config]
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Attach the snapshot to this ticket
+    #[arg(long, value_name = "ID")]
+    pub ticket: Option<String>,
+    /// A note for the specialist, stored with the snapshot
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Do not send any network traffic besides the upload (no ping, DNS, TCP or HTTP probes)
+    #[arg(long)]
+    pub no_probes: bool,
+    /// Print exactly what would be uploaded (after pseudonymization) and send nothing
+    #[arg(long)]
+    pub preview: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HelpArgs {
+    /// What is wrong, in your own words [default: asked for on a terminal]
+    #[arg(value_name = "TEXT")]
+    pub text: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

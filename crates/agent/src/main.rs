@@ -2,10 +2,22 @@
 //! documented exit codes.
 
 mod cli;
+mod collector;
 mod config;
+mod enroll;
 mod gather;
-mod render;
+mod identity;
+mod pin;
+mod pseudonym;
+mod redact;
+mod send;
+mod state;
+#[cfg(test)]
+mod test_collector;
+#[cfg(test)]
+mod test_snapshot;
 
+use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,9 +28,12 @@ use sitrep_probes::Ctx;
 use sitrep_probes::active::{ProbeSettings, TargetList};
 use sitrep_snapshot::{Severity, Trigger};
 
-use crate::cli::{Cli, Command, ConfigAction, ReportArgs};
+use crate::cli::{Cli, Command, ConfigAction, ReportArgs, SectionName};
+use crate::collector::CollectorError;
 use crate::config::{Config, ConfigError};
 use crate::gather::{ProbeRequest, SnapshotRequest, take_snapshot};
+use crate::identity::{Identity, IdentityError};
+use crate::state::StateDir;
 
 /// Bad arguments or config: the user can fix it.
 const EXIT_USAGE: u8 = 3;
@@ -45,12 +60,24 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("sitrep: {error:#}");
-            let usage = error
-                .chain()
-                .any(|cause| cause.is::<ConfigError>() || cause.is::<UsageError>());
+            let usage = error.chain().any(is_usage_error);
             ExitCode::from(if usage { EXIT_USAGE } else { EXIT_RUNTIME })
         }
     }
+}
+
+/// Mistakes the user fixes by changing the command, the config or by enrolling, as opposed to
+/// failures of the machine or the network.
+fn is_usage_error(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.is::<ConfigError>()
+        || cause.is::<UsageError>()
+        || matches!(
+            cause.downcast_ref::<IdentityError>(),
+            Some(IdentityError::NotEnrolled { .. } | IdentityError::Damaged { .. })
+        )
+        || cause
+            .downcast_ref::<CollectorError>()
+            .is_some_and(CollectorError::is_usage)
 }
 
 /// A mistake in the command line that clap cannot see (e.g. a malformed `--target`).
@@ -80,9 +107,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "collector: {}",
                 config.collector.as_deref().unwrap_or("(not enrolled)")
             )?;
-            if let Some(state_dir) = &cli.state_dir {
-                writeln!(out, "state dir: {}", state_dir.display())?;
-            }
+            let state = StateDir::new(cli.state_dir.as_deref());
+            writeln!(out, "state dir: {}", state.path().display())?;
             writeln!(
                 out,
                 "schedule: every {}; probes: timeout {}, deadline {}",
@@ -92,20 +118,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Report(args) => {
             let (config, _) = Config::load(cli.config.as_deref())?;
-            report(&config, &args)
+            report(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
+        }
+        Command::Enroll(args) => {
+            let (config, _) = Config::load(cli.config.as_deref())?;
+            enroll::enroll(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
+        }
+        Command::Send(args) => {
+            let (config, _) = Config::load(cli.config.as_deref())?;
+            send::send(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
+        }
+        Command::Help(args) => {
+            let (config, _) = Config::load(cli.config.as_deref())?;
+            send::help(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
         }
     }
 }
 
-fn report(config: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+/// What a command asks of a snapshot besides the config: `report`, `send` and `help` differ
+/// only in these.
+struct SnapshotOptions<'a> {
+    trigger: Trigger,
+    no_probes: bool,
+    sections: &'a [SectionName],
+    targets: &'a [String],
+}
+
+/// The config's probe targets and settings plus the command line's; `collector` is probed too.
+fn snapshot_request(
+    config: &Config,
+    collector: Option<String>,
+    options: &SnapshotOptions<'_>,
+) -> Result<SnapshotRequest, UsageError> {
     let mut requested = TargetList::default();
-    for target in &args.targets {
+    for target in options.targets {
         requested
             .push_any(target)
             .map_err(|error| UsageError(format!("--target {target}: {error}")))?;
     }
-    let probes = (!args.no_probes).then(|| ProbeRequest {
-        collector: config.collector.clone(),
+    let probes = (!options.no_probes).then(|| ProbeRequest {
+        collector,
         configured: config.probe_targets(),
         requested,
         settings: ProbeSettings {
@@ -113,20 +165,47 @@ fn report(config: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
             ..ProbeSettings::default()
         },
     });
-    let request = SnapshotRequest {
-        trigger: Trigger::Manual,
-        sections: args.sections.clone(),
+    Ok(SnapshotRequest {
+        trigger: options.trigger,
+        sections: options.sections.to_vec(),
         probes,
         deadline: config.probes.deadline.0,
-    };
+    })
+}
 
+/// The collector this agent reports to: the enrolled one, else the config's. An identity this
+/// account cannot read (the state dir belongs to the service) only means it is not probed.
+fn probed_collector(config: &Config, state: &StateDir) -> Option<String> {
+    Identity::load(state)
+        .ok()
+        .map(|identity| identity.collector)
+        .or_else(|| config.collector.clone())
+}
+
+/// Runs `future` to completion on a single-threaded runtime.
+fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(take_snapshot(Ctx::host(), &request));
+    let output = runtime.block_on(future);
     // A reader stuck in the kernel (a hung network mount) must not keep the process alive.
     runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(output)
+}
+
+fn report(config: &Config, state: &StateDir, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let request = snapshot_request(
+        config,
+        probed_collector(config, state),
+        &SnapshotOptions {
+            trigger: Trigger::Manual,
+            no_probes: args.no_probes,
+            sections: &args.sections,
+            targets: &args.targets,
+        },
+    )?;
+    let snapshot = block_on(take_snapshot(Ctx::host(), &request))?;
 
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -134,7 +213,7 @@ fn report(config: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         writeln!(out).context("cannot write the report")?;
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        out.write_all(render::render(&snapshot, render::Style { color }).as_bytes())
+        out.write_all(sitrep_report::text(&snapshot, sitrep_report::Style { color }).as_bytes())
             .context("cannot write the report")?;
     }
     out.flush().context("cannot write the report")?;

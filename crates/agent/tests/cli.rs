@@ -159,7 +159,8 @@ fn unknown_flag_is_a_usage_error() {
 
 #[test]
 fn help_subcommand_is_not_clap_help() {
-    // `sitrep help TEXT` is reserved for end users asking for help (a later step).
+    // `sitrep help TEXT` is for end users asking for help; without TEXT and no terminal to ask
+    // on, it is a usage error.
     let output = sitrep().arg("help").output().expect("runs");
     assert_eq!(output.status.code(), Some(3));
     sitrep().arg("--help").assert().success();

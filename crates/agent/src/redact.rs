@@ -1,0 +1,546 @@
+//! Applies the configured pseudonyms to a whole snapshot before it leaves the machine: the
+//! structured fields by type, every free-text field by search, then the findings are judged
+//! again so their texts quote only pseudonyms.
+//!
+//! Free text is searched in two ways. Addresses are recognised by shape: every IPv4, IPv6 or MAC
+//! address in the text is replaced, whether or not a structured field holds it (a collector URL
+//! in a probe target has no other home). Names cannot be recognised by shape, so the host and
+//! user names the snapshot's own fields report are searched for, whole words only and ignoring
+//! ASCII case, so `alice` is replaced in `/home/alice` but not in `malice`.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use sitrep_snapshot::{
+    Disk, Interface, Network, Os, ProbeDetail, ProbeResult, Route, Section, Snapshot,
+};
+
+use crate::pseudonym::{Pseudonyms, bare_user};
+
+/// The pseudonyms for one snapshot, with the names to look for in its free text.
+pub struct Redactor<'p> {
+    pseudonyms: &'p Pseudonyms,
+    /// (original in ASCII lower case, pseudonym), longest original first so that a host name
+    /// wins over a user name it contains.
+    names: Vec<(String, String)>,
+}
+
+/// Shows how many names are searched for, never the names themselves.
+impl fmt::Debug for Redactor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("pseudonyms", self.pseudonyms)
+            .field("names", &self.names.len())
+            .finish()
+    }
+}
+
+impl<'p> Redactor<'p> {
+    pub fn new(pseudonyms: &'p Pseudonyms, snapshot: &Snapshot) -> Self {
+        let mut names = Vec::new();
+        if let Some(os) = snapshot.os.ok() {
+            let kinds = pseudonyms.kinds();
+            if let Some(hostname) = os.hostname.as_deref().filter(|_| kinds.hostname) {
+                let pseudonym = pseudonyms.host(hostname);
+                let short = hostname.split('.').next().unwrap_or(hostname);
+                for original in [hostname, short] {
+                    names.push((original.to_ascii_lowercase(), pseudonym.clone()));
+                }
+            }
+            for user in os.users.iter().flatten().filter(|_| kinds.user) {
+                let pseudonym = pseudonyms.user(user);
+                for original in [user.as_str(), bare_user(user)] {
+                    names.push((original.to_ascii_lowercase(), pseudonym.clone()));
+                }
+            }
+        }
+        names.retain(|(original, _)| !original.is_empty());
+        names.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        names.dedup_by(|a, b| a.0 == b.0);
+        Redactor { pseudonyms, names }
+    }
+
+    /// The snapshot with every configured kind of value replaced, findings judged anew.
+    pub fn snapshot(&self, mut snapshot: Snapshot) -> Snapshot {
+        self.section(&mut snapshot.os, |os| self.os(os));
+        self.section(&mut snapshot.hardware, |_| {});
+        self.section(&mut snapshot.disks, |disks| {
+            disks.iter_mut().for_each(|d| self.disk(d))
+        });
+        self.section(&mut snapshot.network, |network| self.network(network));
+        self.section(&mut snapshot.probes, |probes| {
+            probes.iter_mut().for_each(|p| self.probe(p));
+        });
+        self.section(&mut snapshot.peripherals, |_| {});
+        snapshot.findings = sitrep_checks::judge(&snapshot);
+        snapshot
+    }
+
+    /// Free text (a message, a URL, the user's own words) with every name and address replaced.
+    pub fn text(&self, text: &str) -> String {
+        self.addresses(&self.names(text))
+    }
+
+    fn edit(&self, text: &mut String) {
+        *text = self.text(text);
+    }
+
+    fn edit_opt(&self, text: &mut Option<String>) {
+        if let Some(text) = text {
+            self.edit(text);
+        }
+    }
+
+    fn ip(&self, address: &mut IpAddr) {
+        *address = self.pseudonyms.ip(*address);
+    }
+
+    fn section<T>(&self, section: &mut Section<T>, redact: impl FnOnce(&mut T)) {
+        match section {
+            Section::Ok(value) => redact(value),
+            Section::Error(error) => self.edit(&mut error.message),
+            Section::Skipped(reason) => self.edit(reason),
+        }
+    }
+
+    fn os(&self, os: &mut Os) {
+        if let Some(hostname) = &mut os.hostname {
+            *hostname = self.pseudonyms.host(hostname);
+        }
+        for user in os.users.iter_mut().flatten() {
+            *user = self.pseudonyms.user(user);
+        }
+    }
+
+    fn disk(&self, disk: &mut Disk) {
+        self.edit(&mut disk.mount_point);
+        self.edit(&mut disk.device);
+        self.edit_opt(&mut disk.stat_error);
+    }
+
+    fn network(&self, network: &mut Network) {
+        self.section(&mut network.interfaces, |interfaces| {
+            interfaces.iter_mut().for_each(|i| self.interface(i));
+        });
+        self.section(&mut network.routing, |routing| {
+            for route in routing
+                .routes
+                .iter_mut()
+                .chain(&mut routing.default_gateways)
+            {
+                self.route(route);
+            }
+        });
+        self.section(&mut network.dns, |dns| {
+            dns.servers.iter_mut().for_each(|server| self.ip(server));
+            dns.search_domains.iter_mut().for_each(|d| self.edit(d));
+            if let Some(stub) = &mut dns.local_stub {
+                self.ip(stub);
+            }
+            self.edit(&mut dns.source);
+        });
+        self.section(&mut network.proxy, |proxy| {
+            for setting in &mut proxy.settings {
+                self.edit(&mut setting.value);
+                self.edit(&mut setting.source);
+            }
+        });
+    }
+
+    fn interface(&self, interface: &mut Interface) {
+        if let Some(mac) = &mut interface.mac {
+            *mac = self.pseudonyms.mac(mac);
+        }
+        for address in &mut interface.addresses {
+            self.ip(&mut address.address);
+        }
+    }
+
+    fn route(&self, route: &mut Route) {
+        self.ip(&mut route.destination);
+        if let Some(gateway) = &mut route.gateway {
+            self.ip(gateway);
+        }
+    }
+
+    fn probe(&self, probe: &mut ProbeResult) {
+        self.edit(&mut probe.target);
+        if let Some(failure) = &mut probe.failure {
+            self.edit(&mut failure.message);
+        }
+        match &mut probe.detail {
+            ProbeDetail::Ping(ping) => {
+                if let Some(address) = &mut ping.address {
+                    self.ip(address);
+                }
+            }
+            ProbeDetail::Dns(dns) => {
+                if let Some(server) = &mut dns.server {
+                    self.ip(server);
+                }
+                self.edit(&mut dns.name);
+                for answer in &mut dns.answers {
+                    answer.addresses.iter_mut().for_each(|a| self.ip(a));
+                    self.edit_opt(&mut answer.error);
+                }
+            }
+            ProbeDetail::Tcp(tcp) => {
+                if let Some(address) = &mut tcp.address {
+                    self.ip(address);
+                }
+            }
+            ProbeDetail::Http(http) => {
+                self.edit(&mut http.url);
+                if let Some(certificate) = &mut http.certificate {
+                    self.edit_opt(&mut certificate.error);
+                    self.edit_opt(&mut certificate.subject);
+                    self.edit_opt(&mut certificate.issuer);
+                }
+            }
+        }
+    }
+
+    fn names(&self, text: &str) -> String {
+        if self.names.is_empty() {
+            return text.to_string();
+        }
+        // ASCII lower-casing keeps every byte offset, so matches found in `lower` cut `text`.
+        let lower = text.to_ascii_lowercase();
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        let mut at = 0;
+        while let Some(rest) = lower.get(at..).filter(|rest| !rest.is_empty()) {
+            let found = self.names.iter().find(|(original, _)| {
+                rest.starts_with(original.as_str())
+                    && is_whole_name(&lower, at, at + original.len())
+            });
+            match found {
+                Some((original, pseudonym)) => {
+                    out.push_str(&text[copied..at]);
+                    out.push_str(pseudonym);
+                    at += original.len();
+                    copied = at;
+                }
+                None => at += rest.chars().next().map_or(1, char::len_utf8),
+            }
+        }
+        out.push_str(&text[copied..]);
+        out
+    }
+
+    /// Replaces addresses found by shape. A candidate is a maximal run of the characters
+    /// addresses are written with, so `10.0.0.1` inside `10.0.0.12` is never touched: the run is
+    /// `10.0.0.12`, an address of its own.
+    fn addresses(&self, text: &str) -> String {
+        let kinds = self.pseudonyms.kinds();
+        if !kinds.ip && !kinds.mac {
+            return text.to_string();
+        }
+        let is_address_char = |c: char| c.is_ascii_hexdigit() || matches!(c, ':' | '.' | '-');
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find(is_address_char) {
+            out.push_str(&rest[..start]);
+            let run = &rest[start..];
+            let end = run.find(|c| !is_address_char(c)).unwrap_or(run.len());
+            out.push_str(&self.addresses_in_run(&run[..end]));
+            rest = &run[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn addresses_in_run(&self, run: &str) -> String {
+        // Separators at the edges are punctuation around the address, not part of it.
+        let core_start = run.len() - run.trim_start_matches(['.', '-']).len();
+        let core_end = run.trim_end_matches(['.', ':', '-']).len().max(core_start);
+        let (head, core, tail) = (
+            &run[..core_start],
+            &run[core_start..core_end],
+            &run[core_end..],
+        );
+        if is_mac(core) {
+            return format!("{head}{}{tail}", self.pseudonyms.mac(core));
+        }
+        if core.contains(':')
+            && let Ok(v6) = core.parse::<Ipv6Addr>()
+        {
+            return format!("{head}{}{tail}", self.pseudonyms.ip(IpAddr::V6(v6)));
+        }
+        // Otherwise look for dotted quads inside, as in `10.0.0.1:53` or `10.0.0.1-10.0.0.9`.
+        let mut out = String::with_capacity(run.len());
+        let mut rest = run;
+        let is_quad_char = |c: char| c.is_ascii_digit() || c == '.';
+        while let Some(start) = rest.find(is_quad_char) {
+            out.push_str(&rest[..start]);
+            let candidate = &rest[start..];
+            let end = candidate
+                .find(|c| !is_quad_char(c))
+                .unwrap_or(candidate.len());
+            let quad = candidate[..end].trim_matches('.');
+            match quad.parse::<Ipv4Addr>() {
+                Ok(v4) => {
+                    let offset = candidate[..end].find(quad).unwrap_or(0);
+                    out.push_str(&candidate[..offset]);
+                    out.push_str(&self.pseudonyms.ip(IpAddr::V4(v4)).to_string());
+                    out.push_str(&candidate[offset + quad.len()..end]);
+                }
+                Err(_) => out.push_str(&candidate[..end]),
+            }
+            rest = &candidate[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// Six pairs of hex digits joined by one kind of separator, `:` or `-`.
+fn is_mac(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 17
+        && (bytes[2] == b':' || bytes[2] == b'-')
+        && bytes.chunks(3).all(|group| {
+            group[0].is_ascii_hexdigit()
+                && group[1].is_ascii_hexdigit()
+                && group.get(2).is_none_or(|sep| *sep == bytes[2])
+        })
+}
+
+/// `text[start..end]` is a name on its own: not part of a longer word, and not the middle of a
+/// hyphenated or dotted name (`alice` in `alice-laptop`, `www.alice`). A dot after it is fine:
+/// `alice-laptop.corp.example` is that host, and a sentence may end with a name.
+fn is_whole_name(text: &str, start: usize, end: usize) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut before = text[..start].chars().rev();
+    let mut after = text[end..].chars();
+    let joined_before = match before.next() {
+        None => false,
+        Some(c) if word(c) => true,
+        Some('-' | '.') => before.next().is_some_and(word),
+        Some(_) => false,
+    };
+    let joined_after = match after.next() {
+        None => false,
+        Some(c) if word(c) => true,
+        Some('-') => after.next().is_some_and(word),
+        Some(_) => false,
+    };
+    !joined_before && !joined_after
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pseudonym::Kinds;
+    use crate::test_snapshot::{ip, realistic_snapshot};
+
+    /// Every name and address in [`realistic_snapshot`] that must not leave the machine.
+    const ORIGINALS: &[&str] = &[
+        "alice",
+        "bob",
+        "3c:22:fb:12:34:56",
+        "f0:de:f1:aa:bb:cc",
+        "192.168.1.23",
+        "192.168.1.1",
+        "192.168.1.0",
+        "fe80::3e22:fbff:fe12:3456",
+        "fe80::1",
+        "2a01:4f8:c0c:1234::23",
+        "2a01:4f8::53",
+        "10.20.0.5",
+        "10.20.0.8",
+        "10.20.0.9",
+        "192.0.2.10",
+    ];
+
+    fn all_kinds() -> Pseudonyms {
+        Pseudonyms::with_key(
+            &[42; 32],
+            Kinds {
+                hostname: true,
+                user: true,
+                mac: true,
+                ip: true,
+            },
+        )
+    }
+
+    fn verdicts(snapshot: &Snapshot) -> Vec<(String, sitrep_snapshot::Severity)> {
+        snapshot
+            .findings
+            .iter()
+            .map(|f| (f.id.clone(), f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_identifying_is_left_and_the_snapshot_stays_valid() {
+        let original = realistic_snapshot();
+        let original_json = serde_json::to_string_pretty(&original).expect("JSON");
+        for value in ORIGINALS {
+            assert!(
+                original_json.contains(value),
+                "the fixture really holds {value}"
+            );
+        }
+        let pseudonyms = all_kinds();
+        let redacted = Redactor::new(&pseudonyms, &original).snapshot(original.clone());
+        let json = serde_json::to_string_pretty(&redacted).expect("JSON");
+        let lower = json.to_lowercase();
+        for value in ORIGINALS {
+            assert!(!lower.contains(value), "{value} is still in:\n{json}");
+        }
+
+        let round_trip: Snapshot = serde_json::from_str(&json).expect("still a snapshot");
+        assert_eq!(round_trip, redacted);
+        let schema = sitrep_snapshot::json_schema();
+        let validator = jsonschema::validator_for(&schema).expect("schema");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+
+        assert_eq!(
+            verdicts(&redacted),
+            verdicts(&original),
+            "the same judgement"
+        );
+        assert!(!original.findings.is_empty());
+        assert_ne!(
+            redacted.findings, original.findings,
+            "texts quote pseudonyms"
+        );
+        // What says nothing about the machine stays readable.
+        for kept in [
+            "127.0.0.53",
+            "\"::1\"",
+            "00:00:00:00:00:00",
+            "/dev/nvme0n1p2",
+            "corp.example",
+        ] {
+            assert!(json.contains(kept), "{kept}");
+        }
+        assert_eq!(redacted.id, original.id);
+        assert_eq!(redacted.agent, original.agent);
+    }
+
+    #[test]
+    fn fields_get_the_same_pseudonyms_as_free_text() {
+        let original = realistic_snapshot();
+        let p = all_kinds();
+        let redacted = Redactor::new(&p, &original).snapshot(original);
+        let os = redacted.os.ok().expect("os");
+        let host = p.host("alice-laptop");
+        assert_eq!(os.hostname.as_deref(), Some(host.as_str()));
+        assert_eq!(os.users, Some(vec![p.user("alice"), p.user("bob")]));
+        let disks = redacted.disks.ok().expect("disks");
+        assert_eq!(
+            disks[1].mount_point,
+            format!("/home/{}/nas", p.user("alice"))
+        );
+        assert_eq!(
+            disks[1].device,
+            format!("{}:/export/{}", p.ip(ip("10.20.0.5")), p.user("alice"))
+        );
+        assert_eq!(
+            disks[2].mount_point,
+            format!("/media/{0}/{0}'S STICK", p.user("bob"))
+        );
+        let probes = redacted.probes.ok().expect("probes");
+        let collector = p.ip(ip("192.0.2.10"));
+        assert_eq!(probes[2].target, format!("{collector}:8443"));
+        assert_eq!(
+            probes[2].detail.as_tcp().and_then(|tcp| tcp.address),
+            Some(collector)
+        );
+        assert_eq!(
+            probes[1].detail.as_dns().map(|d| d.name.as_str()),
+            Some(host.as_str())
+        );
+        let gateway = p.ip(ip("192.168.1.1"));
+        assert!(
+            redacted
+                .findings
+                .iter()
+                .any(|f| f.title.contains(&gateway.to_string())
+                    || f.evidence.contains(&gateway.to_string())),
+            "findings speak of the pseudonymized gateway: {:#?}",
+            redacted.findings
+        );
+    }
+
+    #[test]
+    fn only_the_configured_kinds_change() {
+        let original = realistic_snapshot();
+        let ip_only = Pseudonyms::with_key(
+            &[42; 32],
+            Kinds {
+                ip: true,
+                ..Kinds::default()
+            },
+        );
+        let redacted = Redactor::new(&ip_only, &original).snapshot(original.clone());
+        let json = serde_json::to_string(&redacted).expect("JSON");
+        assert!(json.contains("alice-laptop.corp.example") && json.contains("3c:22:fb:12:34:56"));
+        assert!(!json.contains("192.168.1.23"));
+    }
+
+    #[test]
+    fn free_text_replaces_whole_values_only() {
+        let snapshot = realistic_snapshot();
+        let p = all_kinds();
+        let redactor = Redactor::new(&p, &snapshot);
+        let v4 = |text: &str| p.ip(ip(text)).to_string();
+        let host = p.host("alice-laptop");
+        let alice = p.user("alice");
+        for (text, expected) in [
+            (
+                "10.0.0.1 is not 10.0.0.12 or 110.0.0.1".to_string(),
+                format!(
+                    "{} is not {} or {}",
+                    v4("10.0.0.1"),
+                    v4("10.0.0.12"),
+                    v4("110.0.0.1")
+                ),
+            ),
+            (
+                "DNS server 10.0.0.1:53 and [fe80::1]:53 (via 10.0.0.1-10.0.0.9).".to_string(),
+                format!(
+                    "DNS server {}:53 and [{}]:53 (via {}-{}).",
+                    v4("10.0.0.1"),
+                    v4("fe80::1"),
+                    v4("10.0.0.1"),
+                    v4("10.0.0.9")
+                ),
+            ),
+            (
+                "MAC 3C-22-FB-12-34-56, kernel 6.1.0-18, version 1.2.3.4.5, uuid 0192f0c4-7d3e"
+                    .to_string(),
+                format!(
+                    "MAC {}, kernel 6.1.0-18, version 1.2.3.4.5, uuid 0192f0c4-7d3e",
+                    p.mac("3c:22:fb:12:34:56")
+                ),
+            ),
+            (
+                "ALICE-LAPTOP, alice-laptop.corp.example, www.alice-laptop, alice-laptop-2"
+                    .to_string(),
+                format!("{host}, {host}, www.alice-laptop, alice-laptop-2"),
+            ),
+            (
+                "/home/alice, Alice's, alice. malice alice_x alice-2 CORP\\bob".to_string(),
+                format!(
+                    "/home/{alice}, {alice}'s, {alice}. malice alice_x alice-2 {}",
+                    p.user("bob")
+                ),
+            ),
+        ] {
+            assert_eq!(redactor.text(&text), expected, "{text}");
+        }
+        assert_eq!(
+            redactor.text("ünïcode, 127.0.0.1 ok"),
+            "ünïcode, 127.0.0.1 ok"
+        );
+    }
+}

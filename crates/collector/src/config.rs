@@ -1,0 +1,152 @@
+//! The collector's TOML config (`/etc/sitrep/collector.toml` or `--config`); command-line flags
+//! override it. Same rules as the agent's: unknown keys are errors, every problem at once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sitrep_config::{ByteSize, ConfigError, ConfigFile, TableChecker, check_table};
+
+use crate::Limits;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorConfig {
+    /// Address and port to serve on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and the self-signed certificate live.
+    pub data_dir: Option<PathBuf>,
+    /// A database URL instead of SQLite in the data dir.
+    pub database_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP: fine on loopback, warned about anywhere else.
+    pub insecure_http: bool,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest request body as sent.
+    pub max_body: ByteSize,
+    /// Largest body after decompression.
+    pub max_decompressed: ByteSize,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            data_dir: None,
+            database_url: None,
+            tls_cert: None,
+            tls_key: None,
+            insecure_http: false,
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let limits = Limits::default();
+        LimitsConfig {
+            max_body: ByteSize(limits.max_body_bytes),
+            max_decompressed: ByteSize(limits.max_decompressed_bytes),
+        }
+    }
+}
+
+impl CollectorConfig {
+    pub fn default_path() -> &'static Path {
+        if cfg!(windows) {
+            Path::new(r"C:\ProgramData\sitrep\collector.toml")
+        } else if cfg!(target_os = "macos") {
+            Path::new("/Library/Application Support/sitrep/collector.toml")
+        } else {
+            Path::new("/etc/sitrep/collector.toml")
+        }
+    }
+
+    pub fn default_data_dir() -> &'static Path {
+        if cfg!(windows) {
+            Path::new(r"C:\ProgramData\sitrep\collector")
+        } else if cfg!(target_os = "macos") {
+            Path::new("/Library/Application Support/sitrep/collector")
+        } else {
+            Path::new("/var/lib/sitrep-collector")
+        }
+    }
+
+    pub fn load(
+        explicit: Option<&Path>,
+    ) -> Result<(CollectorConfig, Option<PathBuf>), ConfigError> {
+        sitrep_config::load(explicit, CollectorConfig::default_path())
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.limits.max_body.0,
+            max_decompressed_bytes: self.limits.max_decompressed.0,
+        }
+    }
+}
+
+impl ConfigFile for CollectorConfig {
+    fn section_checker(name: &str) -> Option<TableChecker> {
+        match name {
+            "limits" => Some(check_table::<LimitsConfig>),
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            problems.push((
+                "tls_cert".to_string(),
+                "set both `tls_cert` and `tls_key`, or neither".to_string(),
+            ));
+        }
+        if self.limits.max_body.0 < 64 << 10 {
+            problems.push((
+                "limits.max_body".to_string(),
+                "must be at least 64KiB".to_string(),
+            ));
+        }
+        if self.limits.max_decompressed < self.limits.max_body {
+            problems.push((
+                "limits.max_decompressed".to_string(),
+                "must not be smaller than limits.max_body".to_string(),
+            ));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_problems() {
+        let config: CollectorConfig = sitrep_config::parse("").expect("empty is fine");
+        assert_eq!(config, CollectorConfig::default());
+        let problems = sitrep_config::parse::<CollectorConfig>(
+            "listen = \"nowhere\"\ntls_cert = \"/c.pem\"\n[limits]\nmax_body = \"1KiB\"\nmax_decompresed = \"1GiB\"\n",
+        )
+        .expect_err("problems");
+        let text: String = problems
+            .iter()
+            .map(|problem| format!("{problem}\n"))
+            .collect();
+        expect_test::expect![[r#"
+            line 1: listen: invalid socket address syntax
+            line 2: tls_cert: set both `tls_cert` and `tls_key`, or neither
+            line 4: limits.max_body: must be at least 64KiB
+            line 5: limits.max_decompresed: unknown field `max_decompresed`, expected `max_body` or `max_decompressed`
+        "#]]
+        .assert_eq(&text);
+    }
+}

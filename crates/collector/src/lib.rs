@@ -1,0 +1,22 @@
+//! The sitrep collector as a library: the axum app, its store, auth and API, so tests build
+//! the app in-process (`app(state)` + `oneshot`) and the binary only adds sockets and TLS.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod metrics;
+pub mod store;
+pub mod tls;
+
+mod state;
+
+pub use state::{AppState, Limits};
+
+use axum::Router;
+
+/// The whole HTTP app: every route of [`api::router`], with request metrics around it.
+pub fn app(state: AppState) -> Router {
+    api::router(state.clone()).layer(axum::middleware::from_fn_with_state(state, metrics::track))
+}

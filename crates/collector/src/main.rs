@@ -1,0 +1,351 @@
+//! `sitrep-collector`: serves the collector, and the admin commands that work on its store
+//! directly (tokens, enrollment tokens, migrations, the certificate fingerprint).
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sitrep_collector::config::CollectorConfig;
+use sitrep_collector::store::{Actor, Role, Store};
+use sitrep_collector::{AppState, app, tls};
+use sitrep_config::{ConfigError, HumanDuration};
+
+/// The sitrep collector: receives snapshots from agents and serves them to specialists.
+#[derive(Debug, Parser)]
+#[command(name = "sitrep-collector", version)]
+struct Cli {
+    /// Config file [default: /etc/sitrep/collector.toml when it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the SQLite database and the self-signed certificate live
+    /// [default: /var/lib/sitrep-collector]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve agents and specialists over HTTPS
+    Serve {
+        /// Address and port [default: 127.0.0.1:8443]
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<SocketAddr>,
+        /// Database URL instead of SQLite in the data dir
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// PEM certificate chain [default: a self-signed certificate made in the data dir]
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain HTTP instead of HTTPS (warned about unless on loopback)
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// Create or update the database schema
+    Migrate {
+        /// Database URL instead of SQLite in the data dir
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Print the SHA-256 fingerprint of the serving certificate, for `sitrep enroll --fingerprint`
+    Fingerprint,
+    /// API tokens for specialists and admins
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Enrollment tokens that let agents enroll
+    EnrollToken {
+        #[command(subcommand)]
+        action: EnrollTokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Make a token; prints the secret alone on stdout (it is shown only once)
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets)
+    List,
+    /// Revoke a token by id
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum EnrollTokenAction {
+    /// Make an enrollment token; prints the secret alone on stdout
+    Create {
+        /// How many agents may enroll with it [default: unlimited]
+        #[arg(long)]
+        uses: Option<u32>,
+        /// How long it stays valid, e.g. "24h" or "7d" [default: forever]
+        #[arg(long, value_parser = HumanDuration::parse)]
+        expires: Option<HumanDuration>,
+    },
+    /// List enrollment tokens (never their secrets)
+    List,
+    /// Revoke an enrollment token by id
+    Revoke { id: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Admin,
+    Specialist,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_logging();
+    // Both ring and aws-lc-rs can end up in the graph; rustls then needs to be told which to use.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sitrep-collector: cannot start the async runtime: {error}");
+            return ExitCode::from(4);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sitrep-collector: {error:#}");
+            let usage = error.chain().any(|cause| cause.is::<ConfigError>());
+            ExitCode::from(if usage { 3 } else { 4 })
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (config, _) = CollectorConfig::load(cli.config.as_deref())?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| config.data_dir.clone())
+        .unwrap_or_else(|| CollectorConfig::default_data_dir().to_path_buf());
+    match cli.command {
+        Command::Serve {
+            listen,
+            database_url,
+            tls_cert,
+            tls_key,
+            insecure_http,
+        } => {
+            let store = open_store(&data_dir, database_url.or(config.database_url.clone())).await?;
+            let listen = listen.unwrap_or(config.listen);
+            let files = tls_cert
+                .zip(tls_key)
+                .or_else(|| config.tls_cert.clone().zip(config.tls_key.clone()));
+            serve(
+                AppState::new(store, config.limits()),
+                listen,
+                &data_dir,
+                files,
+                insecure_http || config.insecure_http,
+            )
+            .await
+        }
+        Command::Migrate { database_url } => {
+            let store = open_store(&data_dir, database_url.or(config.database_url)).await?;
+            store
+                .migrate()
+                .await
+                .context("cannot migrate the database")?;
+            println_out("database schema is up to date")
+        }
+        Command::Fingerprint => {
+            let files = config.tls_cert.clone().zip(config.tls_key.clone());
+            let certificate = tls::serving_certificate(
+                &data_dir,
+                files.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+            )?;
+            println_out(&certificate.fingerprint)
+        }
+        Command::Token { action } => {
+            let store = open_store(&data_dir, config.database_url).await?;
+            match action {
+                TokenAction::Create { role, name } => {
+                    let role = match role {
+                        RoleArg::Admin => Role::Admin,
+                        RoleArg::Specialist => Role::Specialist,
+                    };
+                    let (_, secret) = store.create_api_token(role, &name, &Actor::Cli).await?;
+                    println_out(&secret)
+                }
+                TokenAction::List => {
+                    for token in store.list_api_tokens().await? {
+                        println_out(&format!("{token}"))?;
+                    }
+                    Ok(())
+                }
+                TokenAction::Revoke { id } => {
+                    store.revoke_api_token(&id, &Actor::Cli).await?;
+                    println_out(&format!("revoked token {id}"))
+                }
+            }
+        }
+        Command::EnrollToken { action } => {
+            let store = open_store(&data_dir, config.database_url).await?;
+            match action {
+                EnrollTokenAction::Create { uses, expires } => {
+                    let expires_at = match expires {
+                        Some(duration) => Some(
+                            chrono::Utc::now()
+                                + chrono::Duration::from_std(duration.0)
+                                    .context("--expires is too long")?,
+                        ),
+                        None => None,
+                    };
+                    let (_, secret) = store
+                        .create_enrollment_token(uses, expires_at, &Actor::Cli)
+                        .await?;
+                    println_out(&secret)
+                }
+                EnrollTokenAction::List => {
+                    for token in store.list_enrollment_tokens().await? {
+                        println_out(&format!("{token}"))?;
+                    }
+                    Ok(())
+                }
+                EnrollTokenAction::Revoke { id } => {
+                    store.revoke_enrollment_token(&id, &Actor::Cli).await?;
+                    println_out(&format!("revoked enrollment token {id}"))
+                }
+            }
+        }
+    }
+}
+
+async fn open_store(data_dir: &Path, database_url: Option<String>) -> anyhow::Result<Store> {
+    match database_url {
+        Some(url) => Store::connect(&url)
+            .await
+            .with_context(|| format!("cannot open the database {url}")),
+        None => {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+            let path = data_dir.join("sitrep.db");
+            Store::open_sqlite(&path)
+                .await
+                .with_context(|| format!("cannot open the database {}", path.display()))
+        }
+    }
+}
+
+async fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    data_dir: &Path,
+    tls_files: Option<(PathBuf, PathBuf)>,
+    insecure_http: bool,
+) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let bound = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let service = app(state).into_make_service();
+    if insecure_http {
+        if bound.ip().is_loopback() {
+            tracing::info!(%bound, "serving plain HTTP on loopback");
+        } else {
+            tracing::warn!(%bound, "serving plain HTTP on a non-loopback address: snapshots and keys travel unencrypted");
+        }
+        println_out(&format!("sitrep-collector listening on http://{bound}"))?;
+        axum_server::from_tcp(listener)?
+            .handle(handle)
+            .serve(service)
+            .await?;
+    } else {
+        let certificate = tls::serving_certificate(
+            data_dir,
+            tls_files
+                .as_ref()
+                .map(|(cert, key)| (cert.as_path(), key.as_path())),
+        )?;
+        println_out(&format!(
+            "sitrep-collector listening on https://{bound}\ncertificate {} SHA-256 fingerprint {}",
+            certificate.certificate_path.display(),
+            certificate.fingerprint
+        ))?;
+        let config = axum_server::tls_rustls::RustlsConfig::from_config(certificate.config);
+        axum_server::from_tcp_rustls(listener, config)?
+            .handle(handle)
+            .serve(service)
+            .await?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Stops accepting on SIGTERM or Ctrl-C and gives requests in flight time to finish.
+async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}
+
+fn println_out(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// JSON lines for log collectors when not on a terminal, readable text on one.
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SITREP_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}

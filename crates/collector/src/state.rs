@@ -1,0 +1,41 @@
+//! What every handler shares: the store, the metrics and the request limits.
+
+use std::sync::Arc;
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub limits: Limits,
+}
+
+impl AppState {
+    pub fn new(store: Store, limits: Limits) -> Self {
+        AppState {
+            store,
+            metrics: Arc::new(Metrics::default()),
+            limits,
+        }
+    }
+}
+
+/// Request size limits, checked on the bytes received and again on the decompressed bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body as sent (compressed or not).
+    pub max_body_bytes: u64,
+    /// Largest body after decompression: a decompression bomb stops here.
+    pub max_decompressed_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 4 << 20,
+            max_decompressed_bytes: 16 << 20,
+        }
+    }
+}

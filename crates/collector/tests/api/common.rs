@@ -1,0 +1,259 @@
+//! The in-process test harness: a collector app on a fresh SQLite file, requests sent with
+//! `oneshot`, and helpers to enroll agents, make tokens and build snapshots.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sitrep_collector::store::{Actor, Enrollment, Role, Store};
+use sitrep_collector::{AppState, Limits, app};
+use sqlx::Connection;
+use tempfile::TempDir;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+/// A snapshot printed by the real agent (`sitrep report --json --no-probes`) on the test VM.
+const FIXTURE: &str = include_str!("../fixtures/snapshot.json");
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pub database: PathBuf,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp::with_limits(Limits::default()).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let database = dir.path().join("collector.db");
+        let store = Store::open_sqlite(&database).await.expect("open the store");
+        let router = app(AppState::new(store.clone(), limits));
+        TestApp {
+            router,
+            store,
+            database,
+            _dir: dir,
+        }
+    }
+
+    pub async fn call(&self, request: Request<Body>) -> Answer {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("read the response body")
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Enrolls a new agent through the API with a fresh enrollment token.
+    pub async fn enroll(&self) -> Enrollment {
+        let (_, token) = self
+            .store
+            .create_enrollment_token(None, None, &Actor::Cli)
+            .await
+            .expect("enrollment token");
+        let answer = self
+            .call(json_request(
+                Method::POST,
+                "/api/v1/enroll",
+                None,
+                json!({"token": token, "hostname": "ws-17", "agent_version": "0.1.0"}),
+            ))
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
+        serde_json::from_slice(&answer.body).expect("enrollment answer")
+    }
+
+    /// A specialist's API token.
+    pub async fn specialist(&self) -> String {
+        self.store
+            .create_api_token(Role::Specialist, "Sam Specialist", &Actor::Cli)
+            .await
+            .expect("API token")
+            .1
+    }
+
+    /// Sends `snapshot` as `agent` (plain JSON).
+    pub async fn send(&self, agent: &Enrollment, snapshot: &Value) -> Answer {
+        self.call(json_request(
+            Method::POST,
+            "/api/v1/snapshots",
+            Some(&agent.agent_key),
+            snapshot.clone(),
+        ))
+        .await
+    }
+
+    pub async fn get(&self, uri: &str, bearer: &str) -> Answer {
+        self.call(request(Method::GET, uri, Some(bearer), Body::empty()))
+            .await
+    }
+
+    /// One number from the database file itself, e.g. a row count.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let mut connection =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.database.display()))
+                .await
+                .expect("open the database");
+        let value: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&mut connection)
+            .await
+            .expect("count");
+        connection.close().await.expect("close");
+        value
+    }
+
+    /// Runs a statement on the database file behind the app's back (to damage it on purpose).
+    pub async fn execute(&self, sql: &'static str) {
+        let mut connection =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.database.display()))
+                .await
+                .expect("open the database");
+        sqlx::query(sql)
+            .execute(&mut connection)
+            .await
+            .expect("execute");
+        connection.close().await.expect("close");
+    }
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The `error.code` of an error answer.
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code: {}", self.text()))
+            .to_string()
+    }
+
+    /// Status and error code, for one-line assertions.
+    pub fn error(&self) -> (StatusCode, String) {
+        (self.status, self.code())
+    }
+
+    /// The error body, pretty-printed, for expect-test.
+    pub fn pretty(&self) -> String {
+        serde_json::to_string_pretty(&self.json()).expect("print JSON")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |value| value.to_str().expect("ASCII header"))
+    }
+}
+
+pub fn request(method: Method, uri: &str, bearer: Option<&str>, body: Body) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(bearer) = bearer {
+        builder = builder.header(AUTHORIZATION, format!("Bearer {bearer}"));
+    }
+    builder.body(body).expect("request")
+}
+
+pub fn json_request(method: Method, uri: &str, bearer: Option<&str>, body: Value) -> Request<Body> {
+    raw_request(
+        method,
+        uri,
+        bearer,
+        Some("application/json"),
+        None,
+        body.to_string().into_bytes(),
+    )
+}
+
+pub fn raw_request(
+    method: Method,
+    uri: &str,
+    bearer: Option<&str>,
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    body: Vec<u8>,
+) -> Request<Body> {
+    let mut request = request(method, uri, bearer, Body::from(body));
+    if let Some(content_type) = content_type {
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, content_type.parse().expect("header"));
+    }
+    if let Some(encoding) = content_encoding {
+        request
+            .headers_mut()
+            .insert(CONTENT_ENCODING, encoding.parse().expect("header"));
+    }
+    request
+}
+
+/// The fixture snapshot with a fresh id, sent by `agent_id`.
+pub fn snapshot(agent_id: Option<Uuid>) -> Value {
+    let mut snapshot: Value = serde_json::from_str(FIXTURE).expect("fixture");
+    snapshot["id"] = json!(Uuid::now_v7());
+    snapshot["agent"]["agent_id"] = json!(agent_id);
+    snapshot
+}
+
+/// The fixture snapshot of `agent` with a host name, users, a time and some findings.
+pub fn snapshot_of(agent: &Enrollment, hostname: &str, users: &[&str], taken_at: &str) -> Value {
+    let mut snapshot = snapshot(Some(agent.agent_id));
+    snapshot["os"]["ok"]["hostname"] = json!(hostname);
+    snapshot["os"]["ok"]["users"] = json!(users);
+    snapshot["taken_at"] = json!(taken_at);
+    snapshot
+}
+
+/// Adds a finding of `severity` to a snapshot.
+pub fn with_finding(mut snapshot: Value, severity: &str) -> Value {
+    let finding = json!({"id": "net.dns.unreachable", "severity": severity, "title": "DNS server 10.0.0.53 does not answer", "evidence": "3 queries timed out"});
+    snapshot["findings"]
+        .as_array_mut()
+        .expect("findings")
+        .insert(0, finding);
+    snapshot
+}
+
+/// `POST /api/v1/help` as the agent with `key`.
+pub fn help(key: &str, text: &str, snapshot: &Value) -> Request<Body> {
+    json_request(
+        Method::POST,
+        "/api/v1/help",
+        Some(key),
+        json!({"text": text, "snapshot": snapshot}),
+    )
+}
