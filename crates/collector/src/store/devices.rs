@@ -8,8 +8,9 @@ use uuid::Uuid;
 use super::model::{corrupt, parse_severity, parse_trigger};
 use super::{Device, DeviceDetail, SnapshotEntry, Store, StoreError, SupportCode, time, uuid};
 
-/// The columns of a device, with the host name given at enrollment until a snapshot tells.
-macro_rules! device_columns {
+/// A device and the columns it is read from; the host name given at enrollment stands in until
+/// a snapshot tells one.
+macro_rules! device_query {
     () => {
         "d.id, d.agent_id, COALESCE(d.hostname, a.hostname) AS hostname, d.os, \
          COALESCE(d.users, '[]') AS users, d.first_seen_at, d.last_seen_at, d.latest_snapshot_id, \
