@@ -253,13 +253,22 @@ impl Store {
         })
     }
 
-    /// The live (not revoked) agent with this key.
+    /// The live (not revoked) agent with this key. Keys found valid are remembered for a
+    /// while (see `key_cache.rs`); unknown ones are looked up every time.
     pub async fn agent_for_key(&self, key: &str) -> Result<Option<Uuid>, StoreError> {
+        let hash = secret_hash(key);
+        if let Some(agent) = self.agent_keys.get(&hash) {
+            return Ok(Some(agent));
+        }
         let row = sqlx::query("SELECT id FROM agents WHERE key_hash = $1 AND revoked_at IS NULL")
-            .bind(secret_hash(key))
+            .bind(&hash)
             .fetch_optional(&self.read)
             .await?;
-        Ok(row.map(|row| uuid(&row, "id")).transpose()?)
+        let agent = row.map(|row| uuid(&row, "id")).transpose()?;
+        if let Some(agent) = agent {
+            self.agent_keys.insert(hash, agent);
+        }
+        Ok(agent)
     }
 
     /// Revokes an agent's key: its requests get `401 unknown_agent_key` until it enrolls again.
@@ -270,7 +279,11 @@ impl Store {
             .write(move |connection| {
                 Box::pin(async move { revoke(connection, Revocable::Agent, id, &actor).await })
             })
-            .await
+            .await?;
+        // Only after the commit: a lookup racing the revocation can at worst keep the key for
+        // one more TTL.
+        self.agent_keys.forget(id);
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ mod audit;
 mod credentials;
 mod devices;
 mod help;
+mod key_cache;
 mod model;
 mod snapshots;
 mod support_code;
@@ -37,6 +38,7 @@ use sqlx::{Connection, Row, SqliteConnection};
 use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
+use key_cache::KeyCache;
 use writer::Writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -47,6 +49,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Read connections: enough for both cores plus requests waiting on IO.
 const READ_CONNECTIONS: u32 = 4;
+
+/// Prepared statements kept per connection: the writer's multi-row inserts take one per batch
+/// size (up to 128) for each of three tables, besides every other statement.
+const STATEMENT_CACHE: usize = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -93,6 +99,7 @@ pub struct Store {
     options: Arc<SqliteConnectOptions>,
     read: SqlitePool,
     writer: Writer,
+    agent_keys: Arc<KeyCache>,
 }
 
 impl Store {
@@ -139,6 +146,8 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
+            // Batched inserts have one statement per batch size; keep them all prepared.
+            .statement_cache_capacity(STATEMENT_CACHE)
             // The writer's per-write savepoints keep their undo pages here (see writer.rs).
             .pragma("temp_store", "MEMORY");
         let mut connection = SqliteConnection::connect_with(&options)
@@ -157,6 +166,7 @@ impl Store {
             options: Arc::new(options),
             read,
             writer: Writer::start(connection),
+            agent_keys: Arc::default(),
         })
     }
 

@@ -138,6 +138,8 @@ async fn agent_routes_want_a_live_agent_key() {
         }"#]]
     .assert_eq(&unknown.pretty());
 
+    // The key works (and is remembered as valid) until it is revoked.
+    assert_eq!(app.send(&agent, &body).await.status, StatusCode::CREATED);
     app.store
         .revoke_agent(&agent.agent_id.to_string(), &Actor::Cli)
         .await

@@ -1,7 +1,10 @@
 //! The store as the CLI uses it: opening by path or URL, reopening, migrating, refusing
 //! databases it cannot serve.
 
+use chrono::Utc;
+use sitrep_collector::ingest;
 use sitrep_collector::store::{Actor, Role, Store, StoreError};
+use uuid::Uuid;
 
 #[tokio::test]
 async fn a_store_reopens_with_its_data_and_migrates_idempotently() {
@@ -40,4 +43,48 @@ async fn databases_the_store_cannot_serve_are_refused() {
         matches!(missing_dir, Err(StoreError::Open { .. })),
         "{missing_dir:?}"
     );
+}
+
+#[tokio::test]
+async fn one_bad_snapshot_in_a_batch_fails_alone() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Store::open_sqlite(&dir.path().join("collector.db"))
+        .await
+        .expect("open");
+    let (_, token) = store
+        .create_enrollment_token(None, None, &Actor::Cli)
+        .await
+        .expect("token");
+    let agent = store
+        .enroll_agent(&token, None, "0.1.0".into())
+        .await
+        .expect("enroll");
+    let prepare = |agent_id: Uuid| {
+        let json = crate::common::snapshot(Some(agent_id)).to_string();
+        ingest::prepare(json.as_bytes(), None, agent_id, Utc::now()).expect("a valid snapshot")
+    };
+    // An agent the database does not know: its device cannot be created. Queued together (the
+    // writer only runs once all are queued), the batch's multi-row insert fails, and the
+    // snapshots are stored one by one instead.
+    let stranger = Uuid::now_v7();
+    let mut snapshots: Vec<_> = (0..10).map(|_| prepare(agent.agent_id)).collect();
+    snapshots.insert(5, prepare(stranger));
+    let results = futures::future::join_all(
+        snapshots
+            .into_iter()
+            .map(|snapshot| store.ingest(snapshot, None)),
+    )
+    .await;
+    for (index, result) in results.iter().enumerate() {
+        assert_eq!(result.is_ok(), index != 5, "{index}: {result:?}");
+    }
+    let device = store
+        .device(agent.agent_id)
+        .await
+        .expect("the agent's device");
+    assert_eq!(device.snapshots.len(), 10);
+    assert!(matches!(
+        store.device(stranger).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
