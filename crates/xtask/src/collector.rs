@@ -41,7 +41,7 @@ pub struct Options {
 struct Collector {
     child: Child,
     url: String,
-    _data_dir: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
 }
 
 impl Drop for Collector {
@@ -87,7 +87,7 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
         .build()?;
     let result = runtime.block_on(load(&collector, &enrollment, &template, options));
     let peak_rss_kib = peak_rss_kib(collector.child.id());
-    let database_bytes = std::fs::metadata(collector._data_dir.path().join("sitrep.db"))
+    let database_bytes = std::fs::metadata(collector.data_dir.path().join("sitrep.db"))
         .map(|m| m.len())
         .unwrap_or(0);
     drop(collector);
@@ -186,7 +186,7 @@ fn start_collector(
     Ok(Collector {
         child,
         url,
-        _data_dir: data_dir,
+        data_dir,
     })
 }
 
@@ -194,7 +194,7 @@ fn start_collector(
 fn admin(binary: &std::path::Path, collector: &Collector, args: &[&str]) -> anyhow::Result<String> {
     let output = Command::new(binary)
         .arg("--data-dir")
-        .arg(collector._data_dir.path())
+        .arg(collector.data_dir.path())
         .args(args)
         .output()
         .context("cannot run the collector's admin command")?;
