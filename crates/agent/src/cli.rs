@@ -41,6 +41,32 @@ pub enum Command {
     Send(SendArgs),
     /// Ask support for help: sends your description and a snapshot, prints a support code
     Help(HelpArgs),
+    /// Run as the background service: scheduled checks, specialist requests, uploads
+    /// (SIGTERM stops it after the work in hand; SIGHUP reloads the config and retries now)
+    Daemon,
+    /// Show enrollment, whether the collector answers, the last upload, the spool and the
+    /// daemon's next check
+    Status(StatusArgs),
+    /// Work with the snapshots waiting to be sent
+    Spool {
+        #[command(subcommand)]
+        action: SpoolAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpoolAction {
+    /// List the snapshots waiting to be sent, oldest first
+    List,
+    /// Send the waiting snapshots now, oldest first
+    Flush,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,6 @@
 //! The collector as the agent sees it: an HTTPS client that trusts exactly what enrollment chose
-//! (a pinned certificate, one CA, or the platform's roots), and the three agent routes of
-//! docs/api.md: enroll, snapshots and help.
+//! (a pinned certificate, one CA, or the platform's roots), and the agent routes of
+//! docs/api.md: enroll, snapshots, help and the long-poll for specialist requests.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE};
-use reqwest::{StatusCode, Url};
+use reqwest::header::{ACCEPT, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{CertificateError, RootCertStore};
@@ -26,8 +26,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Answers are a few hundred bytes; anything much larger is not a collector talking.
 const MAX_ANSWER_BYTES: usize = 64 << 10;
 const ZSTD_LEVEL: i32 = 3;
+/// The longest `Retry-After` honoured: a collector (or a proxy) asking for more is not obeyed
+/// beyond this, so a typo there cannot silence an agent for days.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// How long past the long-poll's own wait the agent waits for the answer.
+const POLL_GRACE: Duration = Duration::from_secs(15);
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CollectorError {
     #[error("invalid collector URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
@@ -65,6 +70,8 @@ pub enum CollectorError {
         /// The `error.code` of the answer, when it had one.
         code: Option<String>,
         message: String,
+        /// How long the answer asked the agent to wait before trying again.
+        retry_after: Option<Duration>,
     },
     #[error(
         "the collector at {url} gave an answer sitrep does not understand ({status}): {reason}"
@@ -76,6 +83,18 @@ pub enum CollectorError {
     },
 }
 
+/// What an upload that failed with this error should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Try again later (outage, overload, a certificate problem a person may fix), after at
+    /// least the given time when the collector asked for it.
+    Later(Option<Duration>),
+    /// The collector does not know this agent's key: enroll again, then retry.
+    Reenroll,
+    /// The collector refused this very upload and will refuse it again.
+    Never,
+}
+
 impl CollectorError {
     /// A mistake the user can fix in the command line or config, found before any traffic.
     pub fn is_usage(&self) -> bool {
@@ -83,6 +102,36 @@ impl CollectorError {
             self,
             CollectorError::InvalidUrl { .. } | CollectorError::CaFile { .. }
         )
+    }
+
+    pub fn retry(&self) -> Retry {
+        match self {
+            CollectorError::UnknownAgentKey { .. } => Retry::Reenroll,
+            CollectorError::Rejected {
+                status,
+                retry_after,
+                ..
+            } => {
+                if status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+                    || status.is_redirection()
+                {
+                    Retry::Later(*retry_after)
+                } else {
+                    Retry::Never
+                }
+            }
+            CollectorError::Encode(_) => Retry::Never,
+            CollectorError::InvalidUrl { .. }
+            | CollectorError::CaFile { .. }
+            | CollectorError::TlsSetup(_)
+            | CollectorError::Unreachable { .. }
+            | CollectorError::PinMismatch { .. }
+            | CollectorError::Untrusted { .. }
+            // A 2xx that could not be read may have stored the upload; a retry is idempotent.
+            | CollectorError::BadAnswer { .. } => Retry::Later(None),
+        }
     }
 }
 
@@ -165,11 +214,37 @@ pub struct Enrolled {
 }
 
 /// The collector's answer to an upload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Stored {
     pub snapshot_id: Uuid,
     /// The collector had this snapshot already (a repeat of the same id).
     pub duplicate: bool,
+}
+
+/// Where an upload goes besides the snapshot itself: `POST /api/v1/snapshots`'s query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadParams<'a> {
+    /// Attach to this ticket.
+    pub ticket: Option<&'a str>,
+    pub note: Option<&'a str>,
+    /// The specialist request this snapshot answers.
+    pub request: Option<Uuid>,
+    /// Snapshots the spool dropped since the last acknowledged upload.
+    pub spool_dropped: u64,
+}
+
+/// A specialist's request for a fresh snapshot, as the long-poll delivers it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SpecialistRequest {
+    pub id: Uuid,
+    /// Extra probe targets, written like `sitrep report --target`.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PendingRequests {
+    requests: Vec<SpecialistRequest>,
 }
 
 /// The collector's answer to a help request.
@@ -195,7 +270,8 @@ struct ErrorBody {
     message: String,
 }
 
-#[derive(Debug)]
+/// Cheap to clone: the connection pool is shared.
+#[derive(Debug, Clone)]
 pub struct CollectorClient {
     base: Url,
     http: reqwest::Client,
@@ -241,23 +317,43 @@ impl CollectorClient {
 
     pub async fn enroll(&self, request: &EnrollRequest<'_>) -> Result<Enrolled, CollectorError> {
         let body = serde_json::to_vec(request).map_err(encode_error)?;
-        self.post(self.route("api/v1/enroll")?, body, false).await
+        self.call(
+            Method::POST,
+            self.route("api/v1/enroll")?,
+            Body::Json(body),
+            None,
+        )
+        .await
     }
 
-    /// Uploads `snapshot_json` (the exact bytes `send --preview` prints), zstd-compressed.
+    /// Uploads a snapshot already compressed with [`compress`] (from the exact bytes
+    /// `send --preview` prints).
     pub async fn send_snapshot(
         &self,
-        snapshot_json: &[u8],
-        ticket: Option<&str>,
-        note: Option<&str>,
+        compressed_json: Vec<u8>,
+        params: &UploadParams<'_>,
     ) -> Result<Stored, CollectorError> {
         let mut url = self.route("api/v1/snapshots")?;
-        for (name, value) in [("ticket", ticket), ("note", note)] {
-            if let Some(value) = value {
-                url.query_pairs_mut().append_pair(name, value);
+        {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in [("ticket", params.ticket), ("note", params.note)] {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            if let Some(request) = params.request {
+                query.append_pair("request", &request.to_string());
+            }
+            if params.spool_dropped > 0 {
+                query.append_pair("spool_dropped", &params.spool_dropped.to_string());
             }
         }
-        self.post(url, compress(snapshot_json)?, true).await
+        // An empty query would leave a bare "?" on the URL.
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        self.call(Method::POST, url, Body::Zstd(compressed_json), None)
+            .await
     }
 
     pub async fn help(
@@ -266,8 +362,53 @@ impl CollectorClient {
         snapshot: &Snapshot,
     ) -> Result<HelpAnswer, CollectorError> {
         let body = serde_json::to_vec(&HelpRequest { text, snapshot }).map_err(encode_error)?;
-        self.post(self.route("api/v1/help")?, compress(&body)?, true)
+        self.call(
+            Method::POST,
+            self.route("api/v1/help")?,
+            Body::Zstd(compress(&body)?),
+            None,
+        )
+        .await
+    }
+
+    /// Waits up to `wait` for specialist requests for this agent; an empty list when none
+    /// came.
+    pub async fn poll_requests(
+        &self,
+        wait: Duration,
+    ) -> Result<Vec<SpecialistRequest>, CollectorError> {
+        let mut url = self.route("api/v1/agent/requests")?;
+        url.query_pairs_mut()
+            .append_pair("wait", &wait.as_secs().to_string());
+        let pending: PendingRequests = self
+            .call(Method::GET, url, Body::None, Some(wait + POLL_GRACE))
+            .await?;
+        Ok(pending.requests)
+    }
+
+    /// Whether the collector answers at all (`GET /healthz`), within `timeout`.
+    pub async fn check_health(&self, timeout: Duration) -> Result<(), CollectorError> {
+        let url = self.route("healthz")?;
+        let shown = url.to_string();
+        let response = self
+            .http
+            .get(url)
+            .timeout(timeout)
+            .send()
             .await
+            .map_err(|error| transport_error(&shown, &error, timeout))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(CollectorError::Rejected {
+                url: shown,
+                status,
+                code: None,
+                message: "the health check failed".to_string(),
+                retry_after: retry_after(&response),
+            })
+        }
     }
 
     fn route(&self, route: &str) -> Result<Url, CollectorError> {
@@ -279,35 +420,45 @@ impl CollectorClient {
             })
     }
 
-    async fn post<T: DeserializeOwned>(
+    async fn call<T: DeserializeOwned>(
         &self,
+        method: Method,
         endpoint: Url,
-        body: Vec<u8>,
-        compressed: bool,
+        body: Body,
+        timeout: Option<Duration>,
     ) -> Result<T, CollectorError> {
         let url = endpoint.to_string();
         let mut request = self
             .http
-            .post(endpoint)
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body);
-        if compressed {
-            request = request.header(CONTENT_ENCODING, "zstd");
+            .request(method, endpoint)
+            .header(ACCEPT, "application/json");
+        match body {
+            Body::None => {}
+            Body::Json(json) => {
+                request = request.header(CONTENT_TYPE, "application/json").body(json);
+            }
+            Body::Zstd(compressed) => {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .header(CONTENT_ENCODING, "zstd")
+                    .body(compressed);
+            }
         }
+        let timeout = timeout.unwrap_or(REQUEST_TIMEOUT);
+        request = request.timeout(timeout);
         if let Some(key) = &self.key {
             request = request.bearer_auth(key.expose());
         }
         let mut response = request
             .send()
             .await
-            .map_err(|error| transport_error(&url, &error))?;
+            .map_err(|error| transport_error(&url, &error, timeout))?;
         let status = response.status();
         let mut answer = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|error| transport_error(&url, &error))?
+            .map_err(|error| transport_error(&url, &error, timeout))?
         {
             if answer.len() + chunk.len() > MAX_ANSWER_BYTES {
                 return Err(CollectorError::BadAnswer {
@@ -329,32 +480,57 @@ impl CollectorClient {
         if status == StatusCode::UNAUTHORIZED && self.key.is_some() {
             return Err(CollectorError::UnknownAgentKey { url });
         }
-        Err(match serde_json::from_slice::<ErrorAnswer>(&answer) {
-            Ok(ErrorAnswer { error }) => CollectorError::Rejected {
-                url,
-                status,
-                message: format!("{} ({})", error.message, error.code),
-                code: Some(error.code),
-            },
-            Err(_) if status.is_redirection() => CollectorError::Rejected {
-                message: format!(
+        let retry_after = retry_after(&response);
+        let (code, message) = match serde_json::from_slice::<ErrorAnswer>(&answer) {
+            Ok(ErrorAnswer { error }) => (
+                Some(error.code.clone()),
+                format!("{} ({})", error.message, error.code),
+            ),
+            Err(_) if status.is_redirection() => (
+                None,
+                format!(
                     "it redirects to {}; enroll with the collector's own URL",
                     response_location(&response)
                 ),
-                url,
-                status,
-                code: None,
-            },
-            Err(_) => CollectorError::Rejected {
-                message: String::from_utf8_lossy(&answer[..answer.len().min(200)])
+            ),
+            Err(_) => (
+                None,
+                String::from_utf8_lossy(&answer[..answer.len().min(200)])
                     .trim()
                     .to_string(),
-                url,
-                status,
-                code: None,
-            },
+            ),
+        };
+        Err(CollectorError::Rejected {
+            url,
+            status,
+            code,
+            message,
+            retry_after,
         })
     }
+}
+
+enum Body {
+    None,
+    Json(Vec<u8>),
+    /// JSON compressed with [`compress`].
+    Zstd(Vec<u8>),
+}
+
+/// `Retry-After` in seconds (what the collector sends) or as an HTTP date (what proxies may
+/// send), capped at [`MAX_RETRY_AFTER`].
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 fn response_location(response: &reqwest::Response) -> String {
@@ -366,7 +542,8 @@ fn response_location(response: &reqwest::Response) -> String {
         .to_string()
 }
 
-fn compress(json: &[u8]) -> Result<Vec<u8>, CollectorError> {
+/// Compresses an upload body as the collector expects it (`Content-Encoding: zstd`).
+pub fn compress(json: &[u8]) -> Result<Vec<u8>, CollectorError> {
     zstd::bulk::compress(json, ZSTD_LEVEL)
         .map_err(|error| CollectorError::Encode(error.to_string()))
 }
@@ -421,7 +598,7 @@ fn ca_roots(path: &Path) -> Result<RootCertStore, CollectorError> {
     Ok(roots)
 }
 
-fn transport_error(url: &str, error: &reqwest::Error) -> CollectorError {
+fn transport_error(url: &str, error: &reqwest::Error, timeout: Duration) -> CollectorError {
     let url = url.to_string();
     match tls_error(error) {
         Some(rustls::Error::InvalidCertificate(CertificateError::Other(other)))
@@ -439,7 +616,7 @@ fn transport_error(url: &str, error: &reqwest::Error) -> CollectorError {
         },
         _ if error.is_timeout() => CollectorError::Unreachable {
             url,
-            cause: format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()),
+            cause: format!("no answer within {}s", timeout.as_secs()),
         },
         _ => CollectorError::Unreachable {
             url,

@@ -26,32 +26,15 @@ pub fn enroll(config: &Config, state: &StateDir, args: &EnrollArgs) -> anyhow::R
                 "no collector: pass --collector URL (or set `collector` in the config)".to_string(),
             )
         })?;
-    let base = collector_url(collector)?;
     let trust = trust(config, args)?;
-    let client = CollectorClient::new(base.clone(), &trust)?;
-    state.check_writable()?;
-    let pseudonyms = Pseudonyms::load(state, &config.privacy.pseudonymize)?;
-    // The collector shows the device by this name until its first snapshot arrives.
-    let hostname = sitrep_probes::os::gather(&Ctx::host())
-        .ok()
-        .and_then(|os| os.hostname.clone())
-        .map(|name| pseudonyms.as_ref().map_or(name.clone(), |p| p.host(&name)));
-
-    let enrolled = crate::block_on(client.enroll(&EnrollRequest {
-        token: &args.token,
-        hostname: hostname.as_deref(),
-        agent_version: env!("CARGO_PKG_VERSION"),
-    }))??;
     let previous = Identity::load(state).ok();
-    let identity = Identity::new(
-        display_url(&base).to_string(),
-        enrolled.agent_id,
-        enrolled.agent_key,
+    let identity = crate::block_on(enroll_with_token(
+        config,
+        state,
+        collector,
         trust,
-    );
-    identity
-        .save(state)
-        .context("enrolled, but the identity could not be saved; enroll again with a new token")?;
+        &args.token,
+    ))??;
 
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -81,6 +64,45 @@ pub fn enroll(config: &Config, state: &StateDir, args: &EnrollArgs) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
+/// Trades `token` for an identity with the collector at `collector`, and saves it. Used by
+/// `sitrep enroll` and by the daemon, which enrolls (again) with the configured token when it
+/// has no identity or the collector no longer accepts its key.
+pub async fn enroll_with_token(
+    config: &Config,
+    state: &StateDir,
+    collector: &str,
+    trust: Trust,
+    token: &str,
+) -> anyhow::Result<Identity> {
+    let base = collector_url(collector)?;
+    let client = CollectorClient::new(base.clone(), &trust)?;
+    state.check_writable()?;
+    let pseudonyms = Pseudonyms::load(state, &config.privacy.pseudonymize)?;
+    // The collector shows the device by this name until its first snapshot arrives.
+    let hostname = sitrep_probes::os::gather(&Ctx::host())
+        .ok()
+        .and_then(|os| os.hostname.clone())
+        .map(|name| pseudonyms.as_ref().map_or(name.clone(), |p| p.host(&name)));
+
+    let enrolled = client
+        .enroll(&EnrollRequest {
+            token,
+            hostname: hostname.as_deref(),
+            agent_version: env!("CARGO_PKG_VERSION"),
+        })
+        .await?;
+    let identity = Identity::new(
+        display_url(&base).to_string(),
+        enrolled.agent_id,
+        enrolled.agent_key,
+        trust,
+    );
+    identity
+        .save(state)
+        .context("enrolled, but the identity could not be saved; enroll again with a new token")?;
+    Ok(identity)
+}
+
 /// The flags decide; without either, the config's `fingerprint` or `ca_file`.
 fn trust(config: &Config, args: &EnrollArgs) -> anyhow::Result<Trust> {
     if let Some(fingerprint) = args.fingerprint {
@@ -89,6 +111,11 @@ fn trust(config: &Config, args: &EnrollArgs) -> anyhow::Result<Trust> {
     if let Some(ca) = &args.ca {
         return ca_file(ca);
     }
+    configured_trust(config)
+}
+
+/// How the config says to trust the collector: `fingerprint`, `ca_file`, or the system's CAs.
+pub fn configured_trust(config: &Config) -> anyhow::Result<Trust> {
     if let Some(fingerprint) = &config.fingerprint {
         let pin = fingerprint
             .parse()

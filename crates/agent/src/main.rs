@@ -1,17 +1,22 @@
 //! `sitrep`: the agent's command line. Parses arguments, loads config, and maps outcomes to the
 //! documented exit codes.
 
+mod backoff;
 mod cli;
 mod collector;
 mod config;
+mod daemon;
 mod enroll;
 mod gather;
 mod identity;
+mod outbox;
 mod pin;
 mod pseudonym;
 mod redact;
 mod send;
+mod spool;
 mod state;
+mod status;
 #[cfg(test)]
 mod test_collector;
 #[cfg(test)]
@@ -28,7 +33,7 @@ use sitrep_probes::Ctx;
 use sitrep_probes::active::{ProbeSettings, TargetList};
 use sitrep_snapshot::{Severity, Trigger};
 
-use crate::cli::{Cli, Command, ConfigAction, ReportArgs, SectionName};
+use crate::cli::{Cli, Command, ConfigAction, ReportArgs, SectionName, SpoolAction};
 use crate::collector::CollectorError;
 use crate::config::{Config, ConfigError};
 use crate::gather::{ProbeRequest, SnapshotRequest, take_snapshot};
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
 fn is_usage_error(cause: &(dyn std::error::Error + 'static)) -> bool {
     cause.is::<ConfigError>()
         || cause.is::<UsageError>()
+        || cause.is::<config::EnrollmentTokenError>()
         || matches!(
             cause.downcast_ref::<IdentityError>(),
             Some(IdentityError::NotEnrolled { .. } | IdentityError::Damaged { .. })
@@ -125,12 +131,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             enroll::enroll(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
         }
         Command::Send(args) => {
-            let (config, _) = Config::load(cli.config.as_deref())?;
-            send::send(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
+            let (config, path) = Config::load(cli.config.as_deref())?;
+            let state = StateDir::new(cli.state_dir.as_deref());
+            send::send(&config, path.as_deref(), &state, &args)
         }
         Command::Help(args) => {
             let (config, _) = Config::load(cli.config.as_deref())?;
             send::help(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
+        }
+        Command::Daemon => {
+            let (config, path) = Config::load(cli.config.as_deref())?;
+            daemon::run(config, path, &StateDir::new(cli.state_dir.as_deref()))
+        }
+        Command::Status(args) => {
+            let (config, _) = Config::load(cli.config.as_deref())?;
+            status::status(&config, &StateDir::new(cli.state_dir.as_deref()), args.json)
+        }
+        Command::Spool { action } => {
+            let (config, path) = Config::load(cli.config.as_deref())?;
+            let state = StateDir::new(cli.state_dir.as_deref());
+            match action {
+                SpoolAction::List => status::spool_list(&config, &state),
+                SpoolAction::Flush => status::spool_flush(&config, path.as_deref(), &state),
+            }
         }
     }
 }

@@ -1,63 +1,105 @@
 //! `sitrep send` and `sitrep help`: take a snapshot, pseudonymize it as configured and upload it
-//! to the enrolled collector; `send --preview` prints the upload instead of sending it.
+//! to the enrolled collector (`send` through the spool, so nothing is lost when the collector
+//! is down); `send --preview` prints the upload instead of sending it.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use sitrep_probes::Ctx;
-use sitrep_snapshot::{Snapshot, Trigger};
+use sitrep_snapshot::Trigger;
 
 use crate::cli::{HelpArgs, SendArgs};
 use crate::collector::{CollectorClient, collector_url};
 use crate::config::Config;
 use crate::gather::take_snapshot;
 use crate::identity::Identity;
+use crate::outbox::{Delivery, Extras, Outbox, Outgoing};
 use crate::pseudonym::Pseudonyms;
-use crate::redact::Redactor;
+use crate::spool::{Spool, SpoolLimits};
 use crate::state::StateDir;
 use crate::{SnapshotOptions, UsageError, block_on, probed_collector, snapshot_request};
 
 /// The longest description `help` reads from the terminal.
 const MAX_DESCRIPTION_BYTES: u64 = 4096;
 
-pub fn send(config: &Config, state: &StateDir, args: &SendArgs) -> anyhow::Result<ExitCode> {
+pub fn send(
+    config: &Config,
+    config_path: Option<&Path>,
+    state: &StateDir,
+    args: &SendArgs,
+) -> anyhow::Result<ExitCode> {
     if args.preview {
         return preview(config, state, args);
     }
     let identity = Identity::load(state)?;
-    let client = client(&identity)?;
+    let outbox = Outbox::new(state, spool(config, state), config_path, identity.clone())?;
     let pseudonyms = Pseudonyms::load(state, &config.privacy.pseudonymize)?;
     let request = snapshot_request(
         config,
         Some(identity.collector.clone()),
         &options(Trigger::Manual, args.no_probes),
     )?;
-    let stored = block_on(async {
+    let (snapshot_id, delivery, collector) = block_on(async {
         let snapshot = take_snapshot(Ctx::host(), &request).await;
         let outgoing = Outgoing::new(snapshot, Some(&identity), pseudonyms.as_ref());
-        let note = args.note.as_deref().map(|note| outgoing.text(note));
-        client
-            .send_snapshot(&outgoing.body()?, args.ticket.as_deref(), note.as_deref())
-            .await
-            .map_err(anyhow::Error::from)
+        let extras = Extras {
+            ticket: args.ticket.clone(),
+            note: args.note.as_deref().map(|note| outgoing.text(note)),
+            request: None,
+        };
+        let (delivery, _) = outbox.submit(&outgoing, extras).await?;
+        // The collector may differ from the one in `identity` if the agent enrolled again.
+        let collector = outbox.identity().await.collector;
+        anyhow::Ok((outgoing.snapshot.id, delivery, collector))
     })??;
 
     let mut out = std::io::stdout().lock();
-    let answer = if stored.duplicate {
-        "already stored (sent before)"
-    } else {
-        "stored"
-    };
-    writeln!(
-        out,
-        "Sent snapshot {} to {}: {answer}.",
-        stored.snapshot_id, identity.collector
-    )?;
-    if let Some(ticket) = &args.ticket {
-        writeln!(out, "Attached to ticket {ticket}.")?;
+    match delivery {
+        Delivery::Stored(stored) => {
+            let answer = if stored.duplicate {
+                "already stored (sent before)"
+            } else {
+                "stored"
+            };
+            writeln!(
+                out,
+                "Sent snapshot {} to {collector}: {answer}.",
+                stored.snapshot_id
+            )?;
+            if let Some(ticket) = &args.ticket {
+                writeln!(out, "Attached to ticket {ticket}.")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Delivery::Spooled { reason } => {
+            let reason = reason.map_or_else(String::new, |error| format!(": {error}"));
+            Err(anyhow::anyhow!(
+                "snapshot {snapshot_id} could not be sent now{reason}\nIt is kept in the spool ({}) \
+                 and sent when the collector can be reached (by the daemon, or `sitrep spool flush`).",
+                outbox.spool().dir().display()
+            ))
+        }
+        Delivery::Refused { error, aside } => Err(anyhow::Error::new(error).context(format!(
+            "snapshot {snapshot_id} was refused; it was moved to {}",
+            aside.display()
+        ))),
+        Delivery::Lost { spool_error, error } => Err(anyhow::Error::new(error).context(format!(
+            "snapshot {snapshot_id} could not be sent, and the spool could not keep it ({spool_error})"
+        ))),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// The spool in the state dir, bounded as configured.
+pub fn spool(config: &Config, state: &StateDir) -> Spool {
+    Spool::new(
+        state,
+        SpoolLimits {
+            max_bytes: config.spool.max_bytes.0,
+            max_items: config.spool.max_items,
+        },
+    )
 }
 
 /// Prints exactly the body `send` would upload (before compression), and sends nothing. It
@@ -150,42 +192,4 @@ fn description(words: &[String]) -> Result<String, UsageError> {
         ));
     }
     Ok(text.to_string())
-}
-
-/// A snapshot as it leaves the machine: stamped with the agent's id and pseudonymized, with the
-/// redactor kept for the free text that travels with it (the note, the user's description).
-struct Outgoing<'p> {
-    snapshot: Snapshot,
-    redactor: Option<Redactor<'p>>,
-}
-
-impl<'p> Outgoing<'p> {
-    fn new(
-        mut snapshot: Snapshot,
-        identity: Option<&Identity>,
-        pseudonyms: Option<&'p Pseudonyms>,
-    ) -> Self {
-        snapshot.agent.agent_id = identity.map(|identity| identity.agent_id);
-        let redactor = pseudonyms.map(|pseudonyms| Redactor::new(pseudonyms, &snapshot));
-        let snapshot = match &redactor {
-            Some(redactor) => redactor.snapshot(snapshot),
-            None => snapshot,
-        };
-        Outgoing { snapshot, redactor }
-    }
-
-    fn text(&self, text: &str) -> String {
-        self.redactor
-            .as_ref()
-            .map_or_else(|| text.to_string(), |redactor| redactor.text(text))
-    }
-
-    /// The upload body: the snapshot as pretty JSON, so that `--preview` is readable and still
-    /// byte for byte what is sent.
-    fn body(&self) -> anyhow::Result<Vec<u8>> {
-        let mut body =
-            serde_json::to_vec_pretty(&self.snapshot).context("cannot encode the snapshot")?;
-        body.push(b'\n');
-        Ok(body)
-    }
 }

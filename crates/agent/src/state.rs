@@ -123,28 +123,34 @@ impl StateDir {
 
     /// Creates the dir (owner-only on Unix) when missing. An existing dir is left as it is:
     /// `--state-dir` may point anywhere, and changing the mode of someone's dir is not ours to do.
-    fn ensure_exists(&self) -> Result<(), StateError> {
-        if self.path.is_dir() {
-            return Ok(());
-        }
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&self.path)
-            .map_err(StateError::new("create the state dir", &self.path))
+    pub fn ensure_exists(&self) -> Result<(), StateError> {
+        create_private_dir(&self.path).map_err(StateError::new("create the directory", &self.path))
     }
 
     fn sync_dir(&self) -> Result<(), StateError> {
-        // Windows cannot open a directory as a file; NTFS journals the rename itself.
-        if cfg!(unix) {
-            File::open(&self.path)
-                .and_then(|dir| dir.sync_all())
-                .map_err(StateError::new("sync", &self.path))?;
-        }
-        Ok(())
+        sync_dir(&self.path).map_err(StateError::new("sync", &self.path))
     }
+}
+
+/// Creates `dir` and its parents, owner-only on Unix, unless it exists.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    // Windows cannot open a directory as a file; NTFS journals the rename itself.
+    if cfg!(unix) {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// New files only, readable and writable by the owner alone on Unix.
@@ -217,7 +223,7 @@ mod tests {
             .expect_err("a file is in the way");
         assert!(
             error.to_string().starts_with(&format!(
-                "cannot create the state dir {}",
+                "cannot create the directory {}",
                 blocker.join("state").display()
             )),
             "{error}"

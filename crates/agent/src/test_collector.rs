@@ -120,6 +120,16 @@ impl TestCa {
 impl TestCollector {
     /// Listens on a free loopback port; `identity` `None` means plain HTTP.
     pub async fn start(identity: Option<&ServerIdentity>, status: u16, answer: &str) -> Self {
+        TestCollector::start_with_headers(identity, status, &[], answer).await
+    }
+
+    /// [`TestCollector::start`], with extra `(name, value)` headers in every answer.
+    pub async fn start_with_headers(
+        identity: Option<&ServerIdentity>,
+        status: u16,
+        headers: &[(&str, &str)],
+        answer: &str,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         let acceptor = identity.map(|identity| TlsAcceptor::from(identity.server_config()));
@@ -127,9 +137,13 @@ impl TestCollector {
         let url = format!("{scheme}://127.0.0.1:{port}");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&requests);
+        let extra: String = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect();
         let response = format!(
             "HTTP/1.1 {status} Test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{answer}",
+             {extra}Connection: close\r\n\r\n{answer}",
             answer.len()
         );
         let task = tokio::spawn(async move {

@@ -13,6 +13,14 @@ fn client(url: &str, trust: &Trust) -> CollectorClient {
     CollectorClient::new(collector_url(url).expect("valid URL"), trust).expect("client")
 }
 
+/// A port that was just free: bind, note it, release it.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
+
 fn enroll_request() -> EnrollRequest<'static> {
     EnrollRequest {
         token: "se_token",
@@ -232,9 +240,20 @@ async fn snapshots_go_compressed_with_the_key_and_the_query() {
     )
     .await;
     let json = br#"{"schema_version": 1}"#;
+    let request_id: Uuid = "0192f0c4-7d3e-7a51-9c1e-3b5f2a8d4e62"
+        .parse()
+        .expect("uuid");
     let stored = client(&collector.url, &Trust::Platform)
         .with_key(serde_json::from_str("\"sa_k3y\"").expect("key"))
-        .send_snapshot(json, Some("T-12"), Some("after the update & reboot"))
+        .send_snapshot(
+            compress(json).expect("compress"),
+            &UploadParams {
+                ticket: Some("T-12"),
+                note: Some("after the update & reboot"),
+                request: Some(request_id),
+                spool_dropped: 3,
+            },
+        )
         .await
         .expect("stored");
     assert!(!stored.duplicate);
@@ -242,7 +261,8 @@ async fn snapshots_go_compressed_with_the_key_and_the_query() {
     let request = &collector.requests()[0];
     assert_eq!(
         request.request_line(),
-        "POST /api/v1/snapshots?ticket=T-12&note=after+the+update+%26+reboot HTTP/1.1"
+        "POST /api/v1/snapshots?ticket=T-12&note=after+the+update+%26+reboot\
+         &request=0192f0c4-7d3e-7a51-9c1e-3b5f2a8d4e62&spool_dropped=3 HTTP/1.1"
     );
     assert_eq!(request.header("authorization"), Some("Bearer sa_k3y"));
     assert_eq!(request.header("content-encoding"), Some("zstd"));
@@ -265,7 +285,7 @@ async fn refusals_are_explained() {
     .await;
     let error = client(&unknown.url, &Trust::Platform)
         .with_key(key.clone())
-        .send_snapshot(b"{}", None, None)
+        .send_snapshot(compress(b"{}").expect("compress"), &UploadParams::default())
         .await
         .expect_err("401");
     assert!(matches!(error, CollectorError::UnknownAgentKey { .. }));
@@ -280,7 +300,7 @@ async fn refusals_are_explained() {
     .await;
     let error = client(&old.url, &Trust::Platform)
         .with_key(key.clone())
-        .send_snapshot(b"{}", None, None)
+        .send_snapshot(compress(b"{}").expect("compress"), &UploadParams::default())
         .await
         .expect_err("422");
     assert_eq!(
@@ -318,12 +338,7 @@ async fn refusals_are_explained() {
 
 #[tokio::test]
 async fn an_unreachable_collector_names_the_url_and_the_cause() {
-    // A port that was just free: bind, note it, release it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port();
-    let url = format!("https://127.0.0.1:{port}");
+    let url = format!("https://127.0.0.1:{}", closed_port());
     let error = client(&url, &Trust::Platform)
         .enroll(&enroll_request())
         .await
@@ -360,4 +375,88 @@ async fn help_sends_the_words_and_the_snapshot() {
     assert_eq!(body["text"], "the printer does not print");
     let sent: Snapshot = serde_json::from_value(body["snapshot"].clone()).expect("snapshot");
     assert_eq!(sent, snapshot);
+}
+
+#[tokio::test]
+async fn what_to_do_after_a_refusal() {
+    let key: AgentKey = serde_json::from_str("\"sa_k3y\"").expect("key");
+    let upload = |url: String| {
+        let key = key.clone();
+        async move {
+            client(&url, &Trust::Platform)
+                .with_key(key)
+                .send_snapshot(compress(b"{}").expect("compress"), &UploadParams::default())
+                .await
+                .expect_err("refused")
+        }
+    };
+    let busy = TestCollector::start_with_headers(
+        None,
+        503,
+        &[("Retry-After", "7")],
+        r#"{"error": {"code": "unavailable", "message": "busy"}}"#,
+    )
+    .await;
+    assert_eq!(
+        upload(busy.url.clone()).await.retry(),
+        Retry::Later(Some(Duration::from_secs(7)))
+    );
+    let greedy = TestCollector::start_with_headers(
+        None,
+        429,
+        &[("Retry-After", "999999")],
+        r#"{"error": {"code": "rate_limited", "message": "slow down"}}"#,
+    )
+    .await;
+    assert_eq!(
+        upload(greedy.url.clone()).await.retry(),
+        Retry::Later(Some(MAX_RETRY_AFTER)),
+        "a huge Retry-After is capped"
+    );
+    let invalid = TestCollector::start(
+        None,
+        422,
+        r#"{"error": {"code": "invalid_body", "message": "no"}}"#,
+    )
+    .await;
+    assert_eq!(upload(invalid.url.clone()).await.retry(), Retry::Never);
+    let revoked = TestCollector::start(
+        None,
+        401,
+        r#"{"error": {"code": "unknown_agent_key", "message": "unknown"}}"#,
+    )
+    .await;
+    assert_eq!(upload(revoked.url.clone()).await.retry(), Retry::Reenroll);
+    let gone = format!("http://127.0.0.1:{}", closed_port());
+    assert_eq!(upload(gone).await.retry(), Retry::Later(None));
+}
+
+#[tokio::test]
+async fn the_long_poll_asks_to_wait_and_reads_the_requests() {
+    let collector = TestCollector::start(
+        None,
+        200,
+        r#"{"requests": [{"id": "0192f0c4-7d3e-7a51-9c1e-3b5f2a8d4e63", "targets": ["printer.corp.example", "10.0.0.5:631"], "created_at": "2026-11-25T10:00:00Z", "expires_at": "2026-11-25T11:00:00Z"}]}"#,
+    )
+    .await;
+    let requests = client(&collector.url, &Trust::Platform)
+        .with_key(serde_json::from_str("\"sa_k3y\"").expect("key"))
+        .poll_requests(Duration::from_secs(30))
+        .await
+        .expect("requests");
+    assert_eq!(
+        requests,
+        [SpecialistRequest {
+            id: "0192f0c4-7d3e-7a51-9c1e-3b5f2a8d4e63"
+                .parse()
+                .expect("uuid"),
+            targets: vec!["printer.corp.example".into(), "10.0.0.5:631".into()],
+        }]
+    );
+    let request = &collector.requests()[0];
+    assert_eq!(
+        request.request_line(),
+        "GET /api/v1/agent/requests?wait=30 HTTP/1.1"
+    );
+    assert_eq!(request.header("authorization"), Some("Bearer sa_k3y"));
 }

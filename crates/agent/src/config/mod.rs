@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The shortest schedule: a check takes up to `probes.deadline`, and shorter than this is a
+/// typo ("15s" for "15m") rather than a plan.
+const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -20,10 +24,21 @@ pub struct Config {
     pub fingerprint: Option<String>,
     /// CA bundle that signs the collector's certificate, instead of a fingerprint.
     pub ca_file: Option<PathBuf>,
+    /// A file holding an enrollment token: the daemon enrolls with it when it is not enrolled
+    /// yet, and again when the collector no longer accepts its key (e.g. it was revoked).
+    pub enrollment_token_file: Option<PathBuf>,
     pub schedule: ScheduleConfig,
     pub spool: SpoolConfig,
     pub probes: ProbesConfig,
     pub privacy: PrivacyConfig,
+}
+
+/// `enrollment_token_file` names a file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use the enrollment token file {path} (enrollment_token_file): {reason}")]
+pub struct EnrollmentTokenError {
+    pub path: PathBuf,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -120,6 +135,26 @@ impl Config {
         sitrep_config::load(explicit, Config::default_path())
     }
 
+    /// The enrollment token in `enrollment_token_file`, read now (an admin may replace it while
+    /// the daemon runs); `None` when none is configured.
+    pub fn enrollment_token(&self) -> Result<Option<String>, EnrollmentTokenError> {
+        let Some(path) = &self.enrollment_token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| EnrollmentTokenError {
+            path: path.clone(),
+            reason: source.to_string(),
+        })?;
+        let token = text.trim();
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            return Err(EnrollmentTokenError {
+                path: path.clone(),
+                reason: "expected one token (se_...) and nothing else".to_string(),
+            });
+        }
+        Ok(Some(token.to_string()))
+    }
+
     /// The probe targets listed in the config.
     pub fn probe_targets(&self) -> sitrep_probes::active::TargetList {
         sitrep_probes::active::TargetList {
@@ -174,10 +209,14 @@ impl ConfigFile for Config {
                 problems.push(("collector".to_string(), invalid.error.to_string()));
             }
         }
-        if self.schedule.interval.0 < std::time::Duration::from_secs(60) {
+        if self.schedule.interval.0 < MIN_INTERVAL {
             problems.push((
                 "schedule.interval".to_string(),
-                format!("{} is too short; the minimum is 1m", self.schedule.interval),
+                format!(
+                    "{} is too short; the minimum is {}",
+                    self.schedule.interval,
+                    HumanDuration(MIN_INTERVAL)
+                ),
             ));
         }
         if self.spool.max_items == 0 {
@@ -287,7 +326,7 @@ pseudonymize = ["hostname", "shoe size"]
 [extra]
 "#;
         expect![[r#"
-            line 2: colector: unknown field `colector`, expected one of `collector`, `fingerprint`, `ca_file`, `schedule`, `spool`, `probes`, `privacy`
+            line 2: colector: unknown field `colector`, expected one of `collector`, `fingerprint`, `ca_file`, `enrollment_token_file`, `schedule`, `spool`, `probes`, `privacy`
             line 4: schedule.interval: unknown unit "parsecs" in "15 parsecs"; use ms, s, m, h or d
             line 6: spool.max_items: invalid type: string "many", expected u32
             line 7: spool.max_bytes: must be at least 64KiB
@@ -295,7 +334,7 @@ pseudonymize = ["hostname", "shoe size"]
             line 11: probes.deadline: 1s is shorter than probes.timeout (5s); every probe would be cut off
             line 12: probes.tcp: entry 1: invalid target "mail.corp.example": expected host:port
             line 14: privacy.pseudonymize: unknown variant `shoe size`, expected one of `hostname`, `user`, `mac`, `ip`
-            line 15: extra: unknown field `extra`, expected one of `collector`, `fingerprint`, `ca_file`, `schedule`, `spool`, `probes`, `privacy`
+            line 15: extra: unknown field `extra`, expected one of `collector`, `fingerprint`, `ca_file`, `enrollment_token_file`, `schedule`, `spool`, `probes`, `privacy`
         "#]]
         .assert_eq(&problems(text));
     }
@@ -316,10 +355,10 @@ pseudonymize = ["hostname", "shoe size"]
             line 1: collector: invalid target "ftp://a.example": scheme "ftp" is not http or https
             line 2: fingerprint: set either `fingerprint` or `ca_file`, not both
             line 2: fingerprint: expected a SHA-256 fingerprint: 64 hex digits, colons allowed
-            line 5: schedule.interval: 10s is too short; the minimum is 1m
+            line 5: schedule.interval: 4s is too short; the minimum is 5s
         "#]]
         .assert_eq(&problems(
-            "collector = \"ftp://a.example\"\nfingerprint = \"abc\"\nca_file = \"/etc/ca.pem\"\n[schedule]\ninterval = \"10s\"\n",
+            "collector = \"ftp://a.example\"\nfingerprint = \"abc\"\nca_file = \"/etc/ca.pem\"\n[schedule]\ninterval = \"4s\"\n",
         ));
     }
 }
