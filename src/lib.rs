@@ -1,4 +1,5 @@
 //! Test-only package: the end-to-end suites live in `tests/`; [`netns`] is the network-namespace
-//! lab they share.
+//! lab they share, and [`site`] runs the real collector and agent inside one.
 
 pub mod netns;
+pub mod site;

@@ -31,11 +31,12 @@ use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub use rustix::process::Signal;
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
 /// How long a server may take to start listening.
@@ -271,6 +272,69 @@ impl Lab {
             log,
         });
         Ok(pid)
+    }
+
+    /// Sends `signal` to a process this lab started, by its PID.
+    pub fn signal(&self, pid: u32, signal: Signal) -> Result<(), LabError> {
+        let server = self
+            .servers
+            .iter()
+            .find(|server| server.child.id() == pid)
+            .ok_or_else(|| LabError::Io {
+                action: format!("signal PID {pid}"),
+                source: io::Error::new(io::ErrorKind::NotFound, "not started by this lab"),
+            })?;
+        let target = rustix::process::Pid::from_raw(pid as i32).ok_or_else(|| LabError::Io {
+            action: format!("signal PID {pid}"),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a PID"),
+        })?;
+        rustix::process::kill_process(target, signal).map_err(|errno| LabError::Io {
+            action: format!("signal {}", server.name),
+            source: errno.into(),
+        })
+    }
+
+    /// Sends `signal` to a process this lab started and waits up to `timeout` for it to end;
+    /// returns how it ended. It is then forgotten (a later start may reuse its name).
+    pub fn stop(
+        &mut self,
+        pid: u32,
+        signal: Signal,
+        timeout: Duration,
+    ) -> Result<ExitStatus, LabError> {
+        self.signal(pid, signal)?;
+        let index = self
+            .servers
+            .iter()
+            .position(|server| server.child.id() == pid)
+            .ok_or_else(|| LabError::Io {
+                action: format!("wait for PID {pid}"),
+                source: io::Error::new(io::ErrorKind::NotFound, "not started by this lab"),
+            })?;
+        let started = Instant::now();
+        loop {
+            let server = &mut self.servers[index];
+            if let Some(status) = server
+                .child
+                .try_wait()
+                .map_err(LabError::io(format!("wait for {}", server.name)))?
+            {
+                self.servers.remove(index);
+                return Ok(status);
+            }
+            if started.elapsed() > timeout {
+                return Err(LabError::Io {
+                    action: format!("wait for {} to end", server.name),
+                    source: io::Error::new(io::ErrorKind::TimedOut, format!("{timeout:?}")),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The output so far of a process started with [`Lab::spawn`] under `name`.
+    pub fn log(&self, name: &str) -> String {
+        fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
     }
 
     /// Starts dnsmasq answering on `listen` port 53 from `records` alone (dnsmasq options such

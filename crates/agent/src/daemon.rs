@@ -37,6 +37,9 @@ const UPLOAD_RETRY_CAP: Duration = Duration::from_secs(300);
 /// The long-poll reconnects sooner: it is how a returning collector is noticed.
 const POLL_RETRY_CAP: Duration = Duration::from_secs(60);
 const RETRY_BASE: Duration = Duration::from_secs(1);
+/// The first check comes this soon after start at most (a machine that just booted is worth a
+/// look), spread so that a fleet booting together does not check in the same second.
+const FIRST_CHECK_SPREAD: Duration = Duration::from_secs(10);
 /// After SIGTERM, work in hand (a check, an upload) gets this long beyond the probe deadline.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -176,7 +179,8 @@ impl Daemon<'_> {
 
     /// Scheduled checks: the first soon after start, then every interval plus up to 10 %.
     async fn schedule(&self, mut stopping: watch::Receiver<bool>) {
-        let mut next = Instant::now() + random_up_to(self.interval() / 10);
+        let mut next =
+            Instant::now() + random_up_to((self.interval() / 10).min(FIRST_CHECK_SPREAD));
         loop {
             self.set_next_check(next);
             tokio::select! {
@@ -350,7 +354,6 @@ impl Daemon<'_> {
             }
         }
         self.publish();
-        self.upload_now.notify_one();
     }
 
     #[cfg(unix)]

@@ -230,6 +230,10 @@ impl Outbox {
     /// later try may fix. Entries the collector refuses for good are moved aside.
     pub async fn flush(&self) -> Result<FlushReport, SpoolError> {
         let mut session = self.session.lock().await;
+        let removed = self.spool.remove_leftovers()?;
+        if removed > 0 {
+            tracing::info!(removed, "removed temp files an interrupted write left in the spool");
+        }
         let mut report = FlushReport::default();
         let mut reenrolled = false;
         while let Some(LoadedEntry { entry, body }) = self.spool.oldest()? {
