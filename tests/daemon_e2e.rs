@@ -424,3 +424,193 @@ deadline = "4s"
     assert!(daemon_status(&site)["stopped_at"].is_string());
     Ok(())
 }
+
+#[test]
+fn specialist_requests_reach_connected_and_returning_agents() -> TestResult {
+    let Some(mut site) = site(
+        "specialist_requests_reach_connected_and_returning_agents",
+        Transport::Https,
+    )?
+    else {
+        return Ok(());
+    };
+    // One scheduled check (within 10 s of start) makes the device; the rest is on request.
+    let config = DAEMON_CONFIG.replace("\"5s\"", "\"1h\"");
+    let (config, _) = enrolled(&site, &config)?;
+    let specialist = site.admin(&["token", "create", "--role", "specialist", "--name", "alice"])?;
+    let device = agent_id(&site)?;
+    let daemon = start_daemon(&mut site, "daemon-1", &config)?;
+    wait_for(
+        "the first check and a connected long-poll",
+        Duration::from_secs(40),
+        || {
+            let checked = !device_snapshots(&site, &specialist, &device)?.is_empty();
+            Ok((checked && daemon_status(&site)["polling"] == true).then_some(()))
+        },
+    )
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
+
+    // Connected: the request reaches the agent at once. The extra target is a port nobody
+    // listens on, so its TCP probe is refused at once (and shows in the snapshot).
+    let asked = Instant::now();
+    let request = site.api_json(
+        &specialist,
+        "POST",
+        &format!("/api/v1/devices/{device}/requests"),
+        Some(&json!({"targets": ["127.0.0.1:18501"]})),
+        201,
+    )?;
+    let request_id = request["id"].as_str().ok_or("request id")?;
+    let done = site.api_json(
+        &specialist,
+        "GET",
+        &format!("/api/v1/devices/{device}/requests/{request_id}?wait=20"),
+        None,
+        200,
+    )?;
+    let took = asked.elapsed();
+    assert_eq!(
+        done["status"],
+        "done",
+        "{done}\n{}",
+        site.lab.log("daemon-1")
+    );
+    eprintln!(
+        "specialist request to stored snapshot: {} ms",
+        took.as_millis()
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let snapshot = site.api_json(
+        &specialist,
+        "GET",
+        done["snapshot_url"].as_str().ok_or("snapshot_url")?,
+        None,
+        200,
+    )?;
+    assert_eq!(snapshot["trigger"], "specialist_request", "{snapshot}");
+    assert!(
+        snapshot["probes"].to_string().contains("127.0.0.1:18501"),
+        "the requested target was probed: {}",
+        snapshot["probes"]
+    );
+
+    // Offline: the request waits, and is served when the agent is back.
+    site.lab
+        .stop(daemon, Signal::TERM, Duration::from_secs(20))?;
+    let request = site.api_json(
+        &specialist,
+        "POST",
+        &format!("/api/v1/devices/{device}/requests"),
+        Some(&json!({})),
+        201,
+    )?;
+    assert_eq!(request["status"], "queued", "{request}");
+    let request_id = request["id"].as_str().ok_or("request id")?;
+    let daemon = start_daemon(&mut site, "daemon-2", &config)?;
+    let done = wait_for(
+        "the queued request to be served",
+        Duration::from_secs(60),
+        || {
+            let answer = site.api_json(
+                &specialist,
+                "GET",
+                &format!("/api/v1/devices/{device}/requests/{request_id}?wait=20"),
+                None,
+                200,
+            )?;
+            Ok((answer["status"] == "done").then_some(answer))
+        },
+    )
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-2")))?;
+    assert!(done["snapshot_id"].is_string(), "{done}");
+    site.lab
+        .stop(daemon, Signal::TERM, Duration::from_secs(20))?;
+    Ok(())
+}
+
+#[test]
+fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
+    let Some(mut site) = site(
+        "a_revoked_agent_enrolls_again_with_a_newly_configured_token",
+        Transport::Https,
+    )?
+    else {
+        return Ok(());
+    };
+    let (config, admin) = enrolled(&site, DAEMON_CONFIG)?;
+    let old_device = agent_id(&site)?;
+    let daemon = start_daemon(&mut site, "daemon", &config)?;
+    wait_for("the first snapshot", Duration::from_secs(30), || {
+        Ok((!device_snapshots(&site, &admin, &old_device)?.is_empty()).then_some(()))
+    })?;
+    site.api_json(
+        &admin,
+        "POST",
+        &format!("/api/v1/agents/{old_device}/revoke"),
+        None,
+        200,
+    )?;
+
+    // Without a token it says so, and keeps what it takes.
+    let error = wait_for(
+        "the daemon to report the refused key",
+        Duration::from_secs(30),
+        || {
+            let status = daemon_status(&site);
+            let message = status["last_error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            Ok(message.contains("no enrollment token").then_some(message))
+        },
+    )
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon")))?;
+    assert!(
+        error.contains("does not accept this agent's key"),
+        "{error}"
+    );
+    let kept = wait_for(
+        "snapshots kept in the spool",
+        Duration::from_secs(30),
+        || {
+            let ids = spooled(&site, &config)?;
+            Ok((ids.len() >= 2).then_some(ids))
+        },
+    )?;
+
+    // An administrator configures a new token and tells the daemon (SIGHUP).
+    let token = site.admin(&["enroll-token", "create", "--uses", "1"])?;
+    let token_file = site.write("enrollment-token", &format!("{token}\n"))?;
+    std::fs::write(
+        &config,
+        format!(
+            "enrollment_token_file = {:?}\n{DAEMON_CONFIG}",
+            token_file.display().to_string()
+        ),
+    )?;
+    site.lab.signal(daemon, Signal::HUP)?;
+    let new_device = wait_for("a new enrollment", Duration::from_secs(60), || {
+        let id = agent_id(&site)?;
+        Ok((id != old_device).then_some(id))
+    })
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon")))?;
+    let stored = wait_for(
+        "the kept snapshots on the new device",
+        Duration::from_secs(60),
+        || {
+            let snapshots = device_snapshots(&site, &admin, &new_device)?;
+            let ids: HashSet<String> = snapshots
+                .iter()
+                .filter_map(|s| s["id"].as_str().map(str::to_string))
+                .collect();
+            Ok(kept.iter().all(|id| ids.contains(id)).then_some(ids))
+        },
+    )
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon")))?;
+    assert!(stored.len() >= kept.len());
+    let ended = site
+        .lab
+        .stop(daemon, Signal::TERM, Duration::from_secs(20))?;
+    assert!(ended.success());
+    Ok(())
+}

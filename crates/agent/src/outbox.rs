@@ -232,7 +232,10 @@ impl Outbox {
         let mut session = self.session.lock().await;
         let removed = self.spool.remove_leftovers()?;
         if removed > 0 {
-            tracing::info!(removed, "removed temp files an interrupted write left in the spool");
+            tracing::info!(
+                removed,
+                "removed temp files an interrupted write left in the spool"
+            );
         }
         let mut report = FlushReport::default();
         let mut reenrolled = false;

@@ -2,7 +2,7 @@
 //! phone or an administrator (`--json` for scripts): enrollment, whether the collector answers,
 //! the last upload, the spool, dropped snapshots and the daemon's next check.
 
-use std::fs::{OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -103,7 +103,8 @@ struct Reachability {
 
 #[derive(Debug, Serialize)]
 struct Daemon {
-    running: bool,
+    /// `null` when this account cannot tell (the lock file is not readable to it).
+    running: Option<bool>,
     /// The daemon's last word about itself (also after it stopped).
     #[serde(flatten)]
     reported: Option<DaemonStatus>,
@@ -190,11 +191,17 @@ fn daemon(state: &StateDir) -> Daemon {
 }
 
 /// A running daemon holds the lock; if this process can take it, none runs.
-fn daemon_running(lock: &Path) -> bool {
-    let Ok(file) = OpenOptions::new().write(true).open(lock) else {
-        return false;
+fn daemon_running(lock: &Path) -> Option<bool> {
+    let file = match File::open(lock) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Some(false),
+        Err(_) => return None,
     };
-    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
+    match file.try_lock_shared() {
+        Ok(()) => Some(false),
+        Err(TryLockError::WouldBlock) => Some(true),
+        Err(TryLockError::Error(_)) => None,
+    }
 }
 
 fn spool_summary(spool: &Spool) -> SpoolSummary {
@@ -256,7 +263,12 @@ fn human(status: &Status) -> String {
     }
     let daemon = &status.daemon;
     match (&daemon.reported, daemon.running) {
-        (Some(reported), true) => {
+        (_, None) => line(
+            "Daemon:",
+            "unknown (this account cannot read its lock file; try as the service's account)"
+                .to_string(),
+        ),
+        (Some(reported), Some(true)) => {
             let polling = if reported.polling {
                 "connected for specialist requests"
             } else {
@@ -270,8 +282,8 @@ fn human(status: &Status) -> String {
                 line("Next check:", when(next));
             }
         }
-        (_, true) => line("Daemon:", "running".to_string()),
-        (Some(reported), false) => line(
+        (None, Some(true)) => line("Daemon:", "running".to_string()),
+        (Some(reported), Some(false)) => line(
             "Daemon:",
             format!(
                 "NOT running (last {} {})",
@@ -283,7 +295,7 @@ fn human(status: &Status) -> String {
                 when(reported.stopped_at.as_ref().unwrap_or(&reported.started_at))
             ),
         ),
-        (None, false) => line(
+        (None, Some(false)) => line(
             "Daemon:",
             "NOT running (never ran with this state dir)".to_string(),
         ),

@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod store;
 pub mod tls;
+pub mod waiters;
 
 mod state;
 

@@ -1,5 +1,5 @@
 //! `sitrep-collector`: serves the collector, and the admin commands that work on its store
-//! directly (tokens, enrollment tokens, migrations, the certificate fingerprint).
+//! directly (tokens, enrollment tokens, agents, migrations, the certificate fingerprint).
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -67,6 +67,19 @@ enum Command {
         #[command(subcommand)]
         action: EnrollTokenAction,
     },
+    /// Enrolled agents
+    Agent {
+        #[command(subcommand)]
+        action: AgentAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentAction {
+    /// List agents, newest first, revoked ones included
+    List,
+    /// Revoke an agent's key by agent id; the agent gets 401 from then on
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +252,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Agent { action } => {
+            let store = open_store(&data_dir, config.database_url).await?;
+            match action {
+                AgentAction::List => {
+                    for agent in store.list_agents().await? {
+                        println_out(&format!("{agent}"))?;
+                    }
+                    Ok(())
+                }
+                AgentAction::Revoke { id } => {
+                    store.revoke_agent(&id, &Actor::Cli).await?;
+                    println_out(&format!("revoked agent {id}"))
+                }
+            }
+        }
     }
 }
 
@@ -265,11 +293,12 @@ async fn serve(
     tls_files: Option<(PathBuf, PathBuf)>,
     insecure_http: bool,
 ) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr()?;
     let handle = axum_server::Handle::new();
-    tokio::spawn(shutdown_on_signal(handle.clone()));
+    tokio::spawn(shutdown_on_signal(handle.clone(), state.waiters.clone()));
     let service = app(state).into_make_service();
     if insecure_http {
         if bound.ip().is_loopback() {
@@ -304,8 +333,43 @@ async fn serve(
     Ok(())
 }
 
-/// Stops accepting on SIGTERM or Ctrl-C and gives requests in flight time to finish.
-async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
+/// Every long-poll holds a socket: 10,000 agents need far more than the usual soft limit of
+/// 1024 open files, so the soft limit goes up to the hard limit (which needs no privilege).
+#[cfg(unix)]
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok(limits) => limits,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the open files limit");
+            return;
+        }
+    };
+    if soft >= hard {
+        tracing::info!(limit = soft, "open files limit");
+        return;
+    }
+    match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+        Ok(()) => tracing::info!(
+            limit = hard,
+            was = soft,
+            "open files limit raised to the hard limit"
+        ),
+        Err(error) => {
+            tracing::warn!(%error, limit = soft, hard, "cannot raise the open files limit")
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit() {}
+
+/// Stops accepting on SIGTERM or Ctrl-C, answers the long-polls at once (rather than cutting
+/// them off) and gives requests in flight time to finish.
+async fn shutdown_on_signal(
+    handle: axum_server::Handle<SocketAddr>,
+    waiters: std::sync::Arc<sitrep_collector::waiters::Waiters>,
+) {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let terminate = async {
@@ -326,6 +390,7 @@ async fn shutdown_on_signal(handle: axum_server::Handle<SocketAddr>) {
         () = terminate => {}
     }
     tracing::info!("shutting down");
+    waiters.close();
     handle.graceful_shutdown(Some(Duration::from_secs(10)));
 }
 

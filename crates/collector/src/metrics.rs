@@ -1,5 +1,6 @@
-//! Prometheus metrics: requests by route and status, ingest bytes, snapshots stored and a
-//! request latency histogram, rendered as Prometheus text at `/metrics`.
+//! Prometheus metrics: requests by route and status, ingest bytes, snapshots stored, snapshot
+//! requests, long-polls waiting and a request latency histogram, rendered as Prometheus text at
+//! `/metrics`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,15 +31,47 @@ pub struct Metrics {
     ingest_bytes_decompressed: AtomicU64,
     snapshots_stored: AtomicU64,
     snapshots_duplicate: AtomicU64,
+    snapshot_requests_created: AtomicU64,
+    snapshot_requests_delivered: AtomicU64,
+    /// Gauge: agents' long-polls open now.
+    long_polls_waiting: AtomicU64,
+}
+
+/// A response extension: the answer was held on purpose (a long-poll), so its time says
+/// nothing about how fast the collector is and stays out of the latency histogram.
+#[derive(Debug, Clone, Copy)]
+pub struct HeldAnswer;
+
+/// Counts one open long-poll in `sitrep_long_polls_waiting` until dropped, however the poll
+/// ends (answered, or the client went away).
+#[derive(Debug)]
+pub struct LongPoll<'a> {
+    gauge: &'a AtomicU64,
+}
+
+impl Drop for LongPoll<'_> {
+    fn drop(&mut self) {
+        self.gauge.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
-    pub fn observe_request(&self, method: &str, route: &str, status: u16, latency: Duration) {
+    /// One answered request; `latency` is `None` for answers held on purpose.
+    pub fn observe_request(
+        &self,
+        method: &str,
+        route: &str,
+        status: u16,
+        latency: Option<Duration>,
+    ) {
         if let Ok(mut requests) = self.requests.lock() {
             *requests
                 .entry((method.to_string(), route.to_string(), status))
                 .or_default() += 1;
         }
+        let Some(latency) = latency else {
+            return;
+        };
         let seconds = latency.as_secs_f64();
         for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS) {
             if seconds <= bound {
@@ -62,6 +95,26 @@ impl Metrics {
             &self.snapshots_duplicate
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A specialist asked a device for a fresh snapshot.
+    pub fn snapshot_request_created(&self) {
+        self.snapshot_requests_created
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Snapshot requests handed to an agent.
+    pub fn snapshot_requests_delivered(&self, count: usize) {
+        self.snapshot_requests_delivered
+            .fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    /// An agent's long-poll opens; it counts as waiting until the guard drops.
+    pub fn long_poll(&self) -> LongPoll<'_> {
+        self.long_polls_waiting.fetch_add(1, Ordering::Relaxed);
+        LongPoll {
+            gauge: &self.long_polls_waiting,
+        }
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
@@ -118,6 +171,16 @@ impl Metrics {
                 "Snapshots received again (idempotent repeats).",
                 &self.snapshots_duplicate,
             ),
+            (
+                "sitrep_snapshot_requests_created_total",
+                "Fresh snapshots specialists asked devices for.",
+                &self.snapshot_requests_created,
+            ),
+            (
+                "sitrep_snapshot_requests_delivered_total",
+                "Snapshot requests handed to agents (a request handed out again counts again).",
+                &self.snapshot_requests_delivered,
+            ),
         ] {
             let _ = writeln!(
                 out,
@@ -125,6 +188,12 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP sitrep_long_polls_waiting Agents' long-polls open now.\n\
+             # TYPE sitrep_long_polls_waiting gauge\nsitrep_long_polls_waiting {}",
+            self.long_polls_waiting.load(Ordering::Relaxed)
+        );
         out
     }
 }
@@ -145,11 +214,12 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
     let response = next.run(request).await;
+    let held = response.extensions().get::<HeldAnswer>().is_some();
     state.metrics.observe_request(
         &method,
         &route,
         response.status().as_u16(),
-        started.elapsed(),
+        (!held).then(|| started.elapsed()),
     );
     response
 }
@@ -161,8 +231,23 @@ mod tests {
     #[test]
     fn renders_prometheus_text() {
         let metrics = Metrics::default();
-        metrics.observe_request("POST", "/api/v1/snapshots", 201, Duration::from_millis(3));
-        metrics.observe_request("POST", "/api/v1/snapshots", 201, Duration::from_millis(30));
+        metrics.observe_request(
+            "POST",
+            "/api/v1/snapshots",
+            201,
+            Some(Duration::from_millis(3)),
+        );
+        metrics.observe_request(
+            "POST",
+            "/api/v1/snapshots",
+            201,
+            Some(Duration::from_millis(30)),
+        );
+        // A held long-poll is counted, but not timed.
+        metrics.observe_request("GET", "/api/v1/agent/requests", 200, None);
+        let poll = metrics.long_poll();
+        let open = metrics.render();
+        drop(poll);
         metrics.ingested(1200, 5400, true);
         metrics.ingested(1200, 5400, false);
         let text = metrics.render();
@@ -188,5 +273,8 @@ mod tests {
             text.contains("sitrep_snapshots_duplicate_total 1\n"),
             "{text}"
         );
+        assert!(text.contains("sitrep_http_requests_total{method=\"GET\",route=\"/api/v1/agent/requests\",status=\"200\"} 1\n"), "{text}");
+        assert!(text.contains("sitrep_long_polls_waiting 0\n"), "{text}");
+        assert!(open.contains("sitrep_long_polls_waiting 1\n"), "{open}");
     }
 }

@@ -1,14 +1,17 @@
-//! What every handler shares: the store, the metrics and the request limits.
+//! What every handler shares: the store, the metrics, the long-poll waiters and the request
+//! limits.
 
 use std::sync::Arc;
 
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::waiters::Waiters;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    pub waiters: Arc<Waiters>,
     pub limits: Limits,
 }
 
@@ -17,6 +20,7 @@ impl AppState {
         AppState {
             store,
             metrics: Arc::new(Metrics::default()),
+            waiters: Arc::new(Waiters::default()),
             limits,
         }
     }

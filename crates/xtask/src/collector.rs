@@ -5,6 +5,7 @@
 //! ingests or `--seconds`, whichever comes first.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,10 +39,12 @@ pub struct Options {
 }
 
 /// The collector process, stopped by its PID when dropped.
-struct Collector {
-    child: Child,
-    url: String,
-    data_dir: tempfile::TempDir,
+pub(crate) struct Collector {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) data_dir: tempfile::TempDir,
+    /// The serving certificate it names at start-up; `None` over plain HTTP.
+    pub(crate) certificate: Option<PathBuf>,
 }
 
 impl Drop for Collector {
@@ -55,27 +58,8 @@ impl Drop for Collector {
 }
 
 pub fn bench(options: &Options) -> anyhow::Result<()> {
-    let root = workspace_root()?;
-    println!("building the release collector and agent ...");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--quiet",
-            "-p",
-            "sitrep-collector",
-            "-p",
-            "sitrep-agent",
-        ])
-        .current_dir(&root)
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("the release build failed");
-    }
-    let collector_bin = root.join("target/release/sitrep-collector");
-    let template = snapshot_template(&root.join("target/release/sitrep"))?;
+    let (collector_bin, agent_bin) = build_release()?;
+    let template = snapshot_template(&agent_bin)?;
 
     let data_dir = tempfile::tempdir().context("cannot make a data dir")?;
     let collector = start_collector(&collector_bin, data_dir, options.plain_http)?;
@@ -139,12 +123,39 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
+/// Builds the release collector and agent; their paths.
+pub(crate) fn build_release() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let root = workspace_root()?;
+    println!("building the release collector and agent ...");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "-p",
+            "sitrep-collector",
+            "-p",
+            "sitrep-agent",
+        ])
+        .current_dir(&root)
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("the release build failed");
+    }
+    Ok((
+        root.join("target/release/sitrep-collector"),
+        root.join("target/release/sitrep"),
+    ))
+}
+
 /// A real snapshot of this machine, taken without network traffic, as the body template.
-fn snapshot_template(agent: &std::path::Path) -> anyhow::Result<Value> {
+pub(crate) fn snapshot_template(agent: &Path) -> anyhow::Result<Value> {
     let output = Command::new(agent)
         .args(["report", "--json", "--no-probes"])
         .output()
@@ -152,8 +163,8 @@ fn snapshot_template(agent: &std::path::Path) -> anyhow::Result<Value> {
     serde_json::from_slice(&output.stdout).context("the agent printed no snapshot")
 }
 
-fn start_collector(
-    binary: &std::path::Path,
+pub(crate) fn start_collector(
+    binary: &Path,
     data_dir: tempfile::TempDir,
     plain_http: bool,
 ) -> anyhow::Result<Collector> {
@@ -172,26 +183,39 @@ fn start_collector(
         .stderr(Stdio::inherit())
         .spawn()
         .context("cannot start the collector")?;
-    let stdout = child.stdout.take().context("no collector stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
+    let stdout = child.stdout.take();
+    // The guard exists before anything can fail, so a collector that never listens is stopped.
+    let mut collector = Collector {
+        child,
+        url: String::new(),
+        data_dir,
+        certificate: None,
+    };
+    let mut lines = BufReader::new(stdout.context("no collector stdout")?).lines();
     let first = lines
         .next()
         .context("the collector exited before listening")??;
-    let url = first
+    collector.url = first
         .strip_prefix("sitrep-collector listening on ")
         .context("unexpected first line from the collector")?
         .to_string();
+    if !plain_http {
+        let second = lines
+            .next()
+            .context("the collector did not name its certificate")??;
+        let path = second
+            .rsplit_once(" SHA-256 fingerprint ")
+            .and_then(|(named, _)| named.strip_prefix("certificate "))
+            .context("unexpected second line from the collector")?;
+        collector.certificate = Some(PathBuf::from(path));
+    }
     // Keep draining stdout so the collector never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    Ok(Collector {
-        child,
-        url,
-        data_dir,
-    })
+    Ok(collector)
 }
 
 /// Runs an admin command of the collector binary on the same data dir; returns its stdout.
-fn admin(binary: &std::path::Path, collector: &Collector, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn admin(binary: &Path, collector: &Collector, args: &[&str]) -> anyhow::Result<String> {
     let output = Command::new(binary)
         .arg("--data-dir")
         .arg(collector.data_dir.path())
@@ -207,12 +231,18 @@ fn admin(binary: &std::path::Path, collector: &Collector, args: &[&str]) -> anyh
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
+pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM")
+}
+
+/// A size field of `/proc/PID/status` (`VmRSS`, `VmHWM`, ...) in KiB; 0 when unreadable.
+pub(crate) fn proc_status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status.lines().find_map(|line| {
-                line.strip_prefix("VmHWM:")?
+                line.strip_prefix(field)?
+                    .strip_prefix(':')?
                     .trim()
                     .strip_suffix(" kB")?
                     .parse()
@@ -232,17 +262,61 @@ struct LoadFigures {
 
 impl LoadFigures {
     fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let index = ((self.latencies.len() - 1) as f64 * p).round() as usize;
-        self.latencies[index]
+        percentile(&self.latencies, p)
     }
 }
 
-struct Agent {
-    id: String,
-    key: String,
+/// The `p` quantile (0.0..=1.0) of sorted durations; zero when there are none.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+/// The template as a fresh snapshot (new id) of simulated agent `n`.
+pub(crate) fn snapshot_of(template: &Value, agent: &Agent, n: usize) -> Value {
+    let mut snapshot = template.clone();
+    snapshot["id"] = Value::from(uuid::Uuid::now_v7().to_string());
+    snapshot["agent"]["agent_id"] = Value::from(agent.id.clone());
+    if let Some(os) = snapshot.get_mut("os").and_then(|os| os.get_mut("ok")) {
+        os["hostname"] = Value::from(format!("bench-{n}"));
+    }
+    snapshot
+}
+
+/// A simulated agent: its id and its key.
+pub(crate) struct Agent {
+    pub(crate) id: String,
+    pub(crate) key: String,
+}
+
+/// Enrolls one simulated agent named `bench-{n}`.
+pub(crate) async fn enroll(
+    client: &reqwest::Client,
+    base: &str,
+    enrollment: &str,
+    n: usize,
+) -> anyhow::Result<Agent> {
+    let answer: Value = client
+        .post(format!("{base}/api/v1/enroll"))
+        .json(&serde_json::json!({"token": enrollment, "hostname": format!("bench-{n}"), "agent_version": "bench"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(Agent {
+        id: answer["agent_id"]
+            .as_str()
+            .context("no agent_id")?
+            .to_string(),
+        key: answer["agent_key"]
+            .as_str()
+            .context("no agent_key")?
+            .to_string(),
+    })
 }
 
 async fn load(
@@ -258,25 +332,8 @@ async fn load(
         .build()?;
     let base = collector.url.clone();
     let mut agents = Vec::with_capacity(options.agents);
-    for i in 0..options.agents {
-        let answer: Value = client
-            .post(format!("{base}/api/v1/enroll"))
-            .json(&serde_json::json!({"token": enrollment, "hostname": format!("bench-{i}"), "agent_version": "bench"}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        agents.push(Agent {
-            id: answer["agent_id"]
-                .as_str()
-                .context("no agent_id")?
-                .to_string(),
-            key: answer["agent_key"]
-                .as_str()
-                .context("no agent_key")?
-                .to_string(),
-        });
+    for n in 0..options.agents {
+        agents.push(enroll(&client, &base, enrollment, n).await?);
     }
 
     // Bodies are made before the clock starts so the generator's own compression does not take
@@ -284,13 +341,7 @@ async fn load(
     println!("preparing {} compressed snapshots ...", options.requests);
     let mut bodies = Vec::with_capacity(options.requests);
     for i in 0..options.requests {
-        let agent = &agents[i % agents.len()];
-        let mut snapshot = template.clone();
-        snapshot["id"] = Value::from(uuid::Uuid::now_v7().to_string());
-        snapshot["agent"]["agent_id"] = Value::from(agent.id.clone());
-        if let Some(os) = snapshot.get_mut("os").and_then(|os| os.get_mut("ok")) {
-            os["hostname"] = Value::from(format!("bench-{}", i % agents.len()));
-        }
+        let snapshot = snapshot_of(template, &agents[i % agents.len()], i % agents.len());
         let json = serde_json::to_vec(&snapshot)?;
         bodies.push((i % agents.len(), zstd::encode_all(json.as_slice(), 3)?));
     }

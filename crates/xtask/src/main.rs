@@ -1,6 +1,8 @@
 //! Project automation: benchmarks that print figures against the performance targets of
 //! DESIGN.md section 8. `cargo xtask bench` measures the release agent (with `inxi` and
-//! `hw-probe` side by side); `cargo xtask bench-collector` loads a release collector.
+//! `hw-probe` side by side); `cargo xtask bench-collector` loads a release collector with
+//! ingests, `cargo xtask bench-longpoll` with idle long-polling agents; `cargo xtask
+//! bench-daemon` watches the release daemon idle and answering specialist requests.
 //!
 //! Figures, not pass/fail tests: a noisy 2-core machine makes timed assertions flaky, so the
 //! harness prints medians, peaks and ratios for a person to read.
@@ -9,6 +11,8 @@
 
 mod agent;
 mod collector;
+mod daemon;
+mod longpoll;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +36,13 @@ enum Task {
     /// Start a release collector on loopback and load it with a bounded number of snapshot
     /// ingests from simulated agents; print throughput, latency percentiles and RSS
     BenchCollector(collector::Options),
+    /// Start a release collector on loopback, hold one long-poll per simulated agent (10,000 by
+    /// default); print the collector's RSS and how fast a specialist request reaches its poll
+    BenchLongpoll(longpoll::Options),
+    /// Run the release daemon against a release collector in an empty network namespace;
+    /// print its idle RSS, CPU and wake-ups, and the time from a specialist's request to the
+    /// snapshot stored
+    BenchDaemon(daemon::Options),
     /// Internal: run a command once and print "<wall µs> <peak RSS KiB> <exit code>"
     #[command(hide = true)]
     Measure {
@@ -44,6 +55,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Task::Bench { runs } => agent::bench(runs),
         Task::BenchCollector(options) => collector::bench(&options),
+        Task::BenchLongpoll(options) => longpoll::bench(&options),
+        Task::BenchDaemon(options) => daemon::bench(&options),
         Task::Measure { command } => agent::measure_once(&command),
     }
 }

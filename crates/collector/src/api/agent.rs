@@ -1,4 +1,5 @@
-//! Agent routes: enroll, send a snapshot, ask for help.
+//! Agent routes: enroll, send a snapshot (perhaps answering a snapshot request), ask for help.
+//! The agent's long-poll for snapshot requests is in `requests.rs`.
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -7,6 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, blocking};
 use crate::AppState;
@@ -69,6 +71,11 @@ pub struct SendParams {
     pub ticket: Option<i64>,
     /// The attachment's note (with `ticket` only).
     pub note: Option<String>,
+    /// The snapshot request this snapshot answers: it becomes done with this snapshot. A
+    /// request that is unknown, expired or done already is ignored (the snapshot is stored).
+    pub request: Option<Uuid>,
+    /// How many snapshots the agent's spool dropped (full) since its last successful upload.
+    pub spool_dropped: Option<u64>,
 }
 
 #[utoipa::path(
@@ -87,7 +94,7 @@ pub struct SendParams {
         (status = 200, description = "Stored before (`duplicate: true`); nothing changed", body = IngestOutcome),
         (status = 400, description = "`malformed_json` or `malformed_body`", body = ErrorBody),
         (status = 401, description = "`missing_credentials` or `unknown_agent_key`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the snapshot names another agent", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the snapshot names another agent, or `request` is another device's", body = ErrorBody),
         (status = 404, description = "`not_found`: unknown ticket", body = ErrorBody),
         (status = 409, description = "`conflict`: the snapshot id was stored for another agent", body = ErrorBody),
         (status = 413, description = "`payload_too_large`, as sent or decompressed", body = ErrorBody),
@@ -114,17 +121,36 @@ pub async fn send_snapshot(
         (None, Some(_)) => return Err(ApiError::InvalidQuery("note needs ticket".into())),
         (None, None) => None,
     };
+    // A request never changes device, so this holds for the transaction that links it.
+    if let Some(request_id) = params.request
+        && let Some(device_id) = state.store.snapshot_request_device(request_id).await?
+        && device_id != agent.agent_id
+    {
+        return Err(ApiError::Forbidden(format!(
+            "snapshot request {request_id} is for another device"
+        )));
+    }
     let raw = RawBody::read(request, state.limits).await?;
     let received_bytes = raw.received_bytes();
     let limits = state.limits;
-    let snapshot = blocking(move || {
+    let mut snapshot = blocking(move || {
         let frames = raw.zstd_frames();
         let json = raw.decode(limits)?;
         ingest::prepare(&json, frames, agent.agent_id, Utc::now())
     })
     .await?;
+    // Refusing an absurd count would keep the snapshot in the agent's spool for ever.
+    snapshot.spool_dropped = params
+        .spool_dropped
+        .map_or(0, |dropped| u32::try_from(dropped).unwrap_or(u32::MAX));
+    snapshot.request_id = params.request;
     let decompressed_bytes = snapshot.body_bytes;
     let outcome = state.store.ingest(snapshot, attach_to).await?;
+    if let Some(request_id) = params.request {
+        // After the commit. Waiters look again, so waking them for a link that was ignored
+        // costs one read.
+        state.waiters.request_done(request_id);
+    }
     state
         .metrics
         .ingested(received_bytes, decompressed_bytes, !outcome.duplicate);

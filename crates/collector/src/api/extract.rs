@@ -1,7 +1,9 @@
 //! Extractors whose rejections are [`ApiError`]s, so a bad body, query or path gets the same
 //! `{"error": {"code", "message"}}` answer as every other failure.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::body::HttpBody as _;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Path, Query, Request};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -28,6 +30,26 @@ where
         })
         .await?;
         Ok(ApiJson(value))
+    }
+}
+
+/// `Option<ApiJson<T>>`: a body is optional. A request with neither a body nor a content type
+/// has none; anything else is read as [`ApiJson`] would (so a body without a JSON content type
+/// is still refused).
+impl<T> OptionalFromRequest<AppState> for ApiJson<T>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Option<Self>, ApiError> {
+        let empty = request.body().size_hint().upper() == Some(0);
+        if empty && !request.headers().contains_key(CONTENT_TYPE) {
+            return Ok(None);
+        }
+        <Self as FromRequest<AppState>>::from_request(request, state)
+            .await
+            .map(Some)
     }
 }
 

@@ -1,15 +1,18 @@
 //! The HTTP API (docs/api.md): every route is registered through utoipa-axum's
 //! [`OpenApiRouter`] with `routes!`, so a route cannot exist without its OpenAPI entry.
 
+mod admin;
 mod agent;
 mod devices;
 mod extract;
 mod help_requests;
 mod ops;
+mod requests;
 mod tickets;
 
 pub use agent::{HELP_TEXT_MAX_CHARS, NOTE_MAX_CHARS};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use requests::{NewSnapshotRequest, PendingRequests};
 
 use std::sync::Arc;
 
@@ -36,6 +39,7 @@ use crate::error::{ApiError, ErrorBody};
         (name = "agent", description = "Routes for agents (agent key)"),
         (name = "specialist", description = "Devices, snapshots and help requests (API token)"),
         (name = "tickets", description = "Built-in tickets (API token)"),
+        (name = "admin", description = "Managing agents (admin API token)"),
         (name = "operations", description = "Health, metrics and documents (no credentials)"),
     )
 )]
@@ -78,8 +82,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::enroll))
         .routes(routes!(agent::send_snapshot))
         .routes(routes!(agent::ask_for_help))
+        .routes(routes!(requests::poll_requests))
         .routes(routes!(devices::search_devices))
         .routes(routes!(devices::device))
+        .routes(routes!(requests::list_requests, requests::create_request))
+        .routes(routes!(requests::request))
         .routes(routes!(devices::snapshot))
         .routes(routes!(devices::snapshot_report))
         .routes(routes!(help_requests::list_help_requests))
@@ -90,6 +97,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::add_comment))
         .routes(routes!(tickets::close_ticket))
         .routes(routes!(tickets::attach_snapshot))
+        .routes(routes!(admin::revoke_agent))
 }
 
 /// The OpenAPI document of [`routes`].

@@ -63,6 +63,8 @@ pub fn prepare(
         users: os.and_then(|os| os.users.clone()),
         body_zstd,
         body_bytes: json.len() as u64,
+        spool_dropped: 0,
+        request_id: None,
     })
 }
 

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::model::corrupt;
 use super::{
-    Actor, ApiTokenInfo, Enrollment, EnrollmentTokenInfo, Role, Store, StoreError, audit, millis,
-    now, time, uuid,
+    Actor, AgentInfo, ApiTokenInfo, Enrollment, EnrollmentTokenInfo, Role, Store, StoreError,
+    audit, millis, now, time, uuid,
 };
 use crate::auth::{SecretKind, generate_secret, secret_hash};
 
@@ -23,6 +23,13 @@ macro_rules! api_token_columns {
 macro_rules! enrollment_token_columns {
     () => {
         "id, created_at, expires_at, max_uses, uses, revoked_at"
+    };
+}
+/// An agent with what its device tells (its host name, when it was last heard from).
+macro_rules! agent_columns {
+    () => {
+        "a.id, COALESCE(d.hostname, a.hostname) AS hostname, a.agent_version, a.enrolled_at, \
+         d.last_seen_at, a.revoked_at FROM agents a LEFT JOIN devices d ON d.agent_id = a.id"
     };
 }
 
@@ -271,19 +278,42 @@ impl Store {
         Ok(agent)
     }
 
+    /// Every enrolled agent, newest first, revoked ones included.
+    pub async fn list_agents(&self) -> Result<Vec<AgentInfo>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            agent_columns!(),
+            " ORDER BY a.enrolled_at DESC, a.id DESC"
+        ))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(agent)
+        .collect()
+    }
+
     /// Revokes an agent's key: its requests get `401 unknown_agent_key` until it enrolls again.
-    pub async fn revoke_agent(&self, id: &str, actor: &Actor) -> Result<(), StoreError> {
+    /// Revoking it again changes nothing.
+    pub async fn revoke_agent(&self, id: &str, actor: &Actor) -> Result<AgentInfo, StoreError> {
         let id = parse_id(Revocable::Agent, id)?;
         let actor = actor.clone();
-        self.writer
+        let info = self
+            .writer
             .write(move |connection| {
-                Box::pin(async move { revoke(connection, Revocable::Agent, id, &actor).await })
+                Box::pin(async move {
+                    revoke(connection, Revocable::Agent, id, &actor).await?;
+                    let row = sqlx::query(concat!("SELECT ", agent_columns!(), " WHERE a.id = $1"))
+                        .bind(id.hyphenated())
+                        .fetch_one(&mut *connection)
+                        .await?;
+                    agent(&row)
+                })
             })
             .await?;
         // Only after the commit: a lookup racing the revocation can at worst keep the key for
         // one more TTL.
         self.agent_keys.forget(id);
-        Ok(())
+        Ok(info)
     }
 }
 
@@ -388,6 +418,17 @@ fn api_token(row: &SqliteRow) -> Result<ApiTokenInfo, StoreError> {
         name: row.try_get("name")?,
         role: Role::parse(&id.to_string(), &role)?,
         created_at: time(row.try_get("created_at")?),
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(time),
+    })
+}
+
+fn agent(row: &SqliteRow) -> Result<AgentInfo, StoreError> {
+    Ok(AgentInfo {
+        id: uuid(row, "id")?,
+        hostname: row.try_get("hostname")?,
+        agent_version: row.try_get("agent_version")?,
+        enrolled_at: time(row.try_get("enrolled_at")?),
+        last_seen_at: row.try_get::<Option<i64>, _>("last_seen_at")?.map(time),
         revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(time),
     })
 }

@@ -14,8 +14,8 @@ macro_rules! device_query {
     () => {
         "d.id, d.agent_id, COALESCE(d.hostname, a.hostname) AS hostname, d.os, \
          COALESCE(d.users, '[]') AS users, d.first_seen_at, d.last_seen_at, d.latest_snapshot_id, \
-         d.latest_taken_at, d.worst_severity, d.pass_count, d.warn_count, d.fail_count \
-         FROM devices d JOIN agents a ON a.id = d.agent_id"
+         d.latest_taken_at, d.worst_severity, d.pass_count, d.warn_count, d.fail_count, \
+         d.spool_dropped FROM devices d JOIN agents a ON a.id = d.agent_id"
     };
 }
 
@@ -108,6 +108,7 @@ fn device(row: &SqliteRow) -> Result<Device, StoreError> {
     let id = uuid(row, "id")?;
     let users: String = row.try_get("users")?;
     let severity: String = row.try_get("worst_severity")?;
+    let spool_dropped: i64 = row.try_get("spool_dropped")?;
     let count = |column: &'static str| -> Result<u32, StoreError> {
         let value: i64 = row.try_get(column)?;
         u32::try_from(value)
@@ -130,6 +131,14 @@ fn device(row: &SqliteRow) -> Result<Device, StoreError> {
             warn: count("warn_count")?,
             fail: count("fail_count")?,
         },
+        spool_dropped: u64::try_from(spool_dropped).map_err(|_| {
+            corrupt(
+                "devices",
+                &id.to_string(),
+                "spool_dropped",
+                &spool_dropped.to_string(),
+            )
+        })?,
     })
 }
 

@@ -12,16 +12,19 @@ mod devices;
 mod help;
 mod key_cache;
 mod model;
+mod requests;
 mod snapshots;
 mod support_code;
 mod tickets;
 mod writer;
 
 pub use model::{
-    Actor, ApiTokenInfo, AttachOutcome, Attachment, Comment, Device, DeviceDetail, Enrollment,
-    EnrollmentTokenInfo, HelpOutcome, HelpRequest, HelpStatus, IngestOutcome, NewSnapshot,
-    NewTicket, Role, SnapshotEntry, Ticket, TicketDetail, TicketFromHelp, TicketStatus,
+    Actor, AgentInfo, ApiTokenInfo, AttachOutcome, Attachment, Comment, Device, DeviceDetail,
+    Enrollment, EnrollmentTokenInfo, HelpOutcome, HelpRequest, HelpStatus, IngestOutcome,
+    NewSnapshot, NewTicket, Role, SnapshotEntry, Ticket, TicketDetail, TicketFromHelp,
+    TicketStatus,
 };
+pub use requests::{AgentRequest, REDELIVER_AFTER, RequestStatus, SnapshotRequest};
 pub use support_code::SupportCode;
 
 use std::path::{Path, PathBuf};

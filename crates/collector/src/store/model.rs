@@ -149,6 +149,41 @@ impl fmt::Display for EnrollmentTokenInfo {
     }
 }
 
+/// An enrolled agent, as `sitrep-collector agent list` and the revoke route show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AgentInfo {
+    pub id: Uuid,
+    /// From its newest snapshot, else as given at enrollment.
+    pub hostname: Option<String>,
+    pub agent_version: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// When its last snapshot arrived; `None` before the first.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// One line of `sitrep-collector agent list`.
+impl fmt::Display for AgentInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}  {}  agent {}  enrolled {}",
+            self.id,
+            self.hostname.as_deref().unwrap_or("-"),
+            self.agent_version,
+            self.enrolled_at.format(TIME_FORMAT)
+        )?;
+        match self.last_seen_at {
+            Some(seen) => write!(f, "  last seen {}", seen.format(TIME_FORMAT))?,
+            None => write!(f, "  never sent a snapshot")?,
+        }
+        if let Some(revoked_at) = self.revoked_at {
+            write!(f, "  revoked {}", revoked_at.format(TIME_FORMAT))?;
+        }
+        Ok(())
+    }
+}
+
 /// What an agent receives once when it enrolls; only the key's hash is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Enrollment {
@@ -177,6 +212,10 @@ pub struct NewSnapshot {
     pub body_zstd: Vec<u8>,
     /// Length of the JSON before compression.
     pub body_bytes: u64,
+    /// Snapshots the agent's spool dropped (full) since its previous successful upload.
+    pub spool_dropped: u32,
+    /// The snapshot request this snapshot answers (`?request=`); marked done when it is stored.
+    pub request_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -206,6 +245,8 @@ pub struct Device {
     pub worst_severity: Severity,
     #[schema(schema_with = finding_summary_schema)]
     pub findings: FindingSummary,
+    /// Snapshots the agent's spool dropped (full) before they could be sent, in total.
+    pub spool_dropped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -11,6 +11,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
+use super::requests;
 use super::tickets::attach;
 use super::{
     Actor, IngestOutcome, NewSnapshot, Store, StoreError, millis, model::trigger_name, uuid,
@@ -19,7 +20,9 @@ use super::{
 impl Store {
     /// Stores `snapshot` unless a snapshot with its id is stored already (then nothing changes
     /// and the outcome says `duplicate`). With `attach_to = Some((ticket, note))` the snapshot is
-    /// also attached to that built-in ticket; an unknown ticket fails the whole write.
+    /// also attached to that built-in ticket; an unknown ticket fails the whole write. A new
+    /// snapshot that names a snapshot request (`request_id`) marks it done in the same
+    /// transaction (see `requests::complete`).
     pub async fn ingest(
         &self,
         snapshot: NewSnapshot,
@@ -82,7 +85,7 @@ pub(super) async fn store_snapshots(
     // its device before the device row exists (that foreign key is checked at commit).
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO snapshots (id, device_id, taken_at, received_at, trigger_kind, \
-         worst_severity, schema_version, body_zstd, body_bytes) ",
+         worst_severity, schema_version, body_zstd, body_bytes, spool_dropped) ",
     );
     insert.push_values(snapshots, |mut row, snapshot| {
         row.push_bind(snapshot.id.hyphenated())
@@ -93,7 +96,8 @@ pub(super) async fn store_snapshots(
             .push_bind(snapshot.worst_severity.as_str())
             .push_bind(i64::from(snapshot.schema_version))
             .push_bind(snapshot.body_zstd.clone())
-            .push_bind(i64::try_from(snapshot.body_bytes).unwrap_or(i64::MAX));
+            .push_bind(i64::try_from(snapshot.body_bytes).unwrap_or(i64::MAX))
+            .push_bind(i64::from(snapshot.spool_dropped));
     });
     insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
     let inserted = insert
@@ -145,6 +149,7 @@ pub(super) async fn store_snapshots(
         return Ok(outcomes);
     }
     upsert_devices(connection, &stored).await?;
+    let answered = requests::complete(connection, &stored).await?;
     let entries: Vec<AuditEntry> = stored
         .iter()
         .map(|snapshot| AuditEntry {
@@ -156,6 +161,9 @@ pub(super) async fn store_snapshots(
                 "device_id": snapshot.agent_id,
                 "trigger": snapshot.trigger,
                 "worst_severity": snapshot.worst_severity,
+                "spool_dropped": snapshot.spool_dropped,
+                // Only a request this snapshot marked done.
+                "request_id": snapshot.request_id.filter(|id| answered.contains(id)),
             }),
         })
         .collect();
@@ -195,6 +203,8 @@ struct DeviceUpdate<'a> {
     taken_at: i64,
     first_received: i64,
     last_received: i64,
+    /// Snapshots the agent's spool dropped, as these snapshots report them.
+    spool_dropped: i64,
 }
 
 /// Creates each agent's device on its first snapshot. Afterwards every snapshot proves the
@@ -215,6 +225,7 @@ async fn upsert_devices(
             taken_at,
             first_received: received,
             last_received: received,
+            spool_dropped: 0,
         });
         if taken_at >= update.taken_at {
             update.newest = snapshot;
@@ -222,10 +233,12 @@ async fn upsert_devices(
         }
         update.first_received = update.first_received.min(received);
         update.last_received = update.last_received.max(received);
+        update.spool_dropped += i64::from(snapshot.spool_dropped);
     }
     let mut upsert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO devices (id, agent_id, hostname, os, users, first_seen_at, last_seen_at, \
-         latest_snapshot_id, latest_taken_at, worst_severity, pass_count, warn_count, fail_count) ",
+         latest_snapshot_id, latest_taken_at, worst_severity, pass_count, warn_count, fail_count, \
+         spool_dropped) ",
     );
     upsert.push_values(updates.values(), |mut row, update| {
         let snapshot = update.newest;
@@ -245,12 +258,14 @@ async fn upsert_devices(
             .push_bind(snapshot.worst_severity.as_str())
             .push_bind(i64::from(snapshot.findings.pass))
             .push_bind(i64::from(snapshot.findings.warn))
-            .push_bind(i64::from(snapshot.findings.fail));
+            .push_bind(i64::from(snapshot.findings.fail))
+            .push_bind(update.spool_dropped);
     });
     // In the update `devices.*` is the row as it was and `excluded.*` the row above; the
     // snapshot is newer when `excluded.latest_taken_at >= devices.latest_taken_at`.
     upsert.push(
         " ON CONFLICT (id) DO UPDATE SET \
+         spool_dropped = devices.spool_dropped + excluded.spool_dropped, \
          last_seen_at = CASE WHEN excluded.last_seen_at > devices.last_seen_at \
                         THEN excluded.last_seen_at ELSE devices.last_seen_at END, \
          hostname = CASE WHEN excluded.latest_taken_at >= devices.latest_taken_at \

@@ -373,7 +373,7 @@ fn attachment(row: &SqliteRow) -> Result<Attachment, StoreError> {
     })
 }
 
-fn actor(
+pub(super) fn actor(
     row: &SqliteRow,
     table: &'static str,
     kind_column: &str,

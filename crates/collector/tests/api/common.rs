@@ -2,6 +2,7 @@
 //! `oneshot`, and helpers to enroll agents, make tokens and build snapshots.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -10,6 +11,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sitrep_collector::store::{Actor, Enrollment, Role, Store};
+use sitrep_collector::waiters::Waiters;
 use sitrep_collector::{AppState, Limits, app};
 use sqlx::Connection;
 use tempfile::TempDir;
@@ -22,6 +24,8 @@ const FIXTURE: &str = include_str!("../fixtures/snapshot.json");
 pub struct TestApp {
     pub router: Router,
     pub store: Store,
+    /// The app's long-poll waiters, to check that finished polls leave nothing behind.
+    pub waiters: Arc<Waiters>,
     pub database: PathBuf,
     _dir: TempDir,
 }
@@ -35,10 +39,13 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let database = dir.path().join("collector.db");
         let store = Store::open_sqlite(&database).await.expect("open the store");
-        let router = app(AppState::new(store.clone(), limits));
+        let state = AppState::new(store.clone(), limits);
+        let waiters = state.waiters.clone();
+        let router = app(state);
         TestApp {
             router,
             store,
+            waiters,
             database,
             _dir: dir,
         }
@@ -89,6 +96,15 @@ impl TestApp {
     pub async fn specialist(&self) -> String {
         self.store
             .create_api_token(Role::Specialist, "Sam Specialist", &Actor::Cli)
+            .await
+            .expect("API token")
+            .1
+    }
+
+    /// An admin's API token.
+    pub async fn admin(&self) -> String {
+        self.store
+            .create_api_token(Role::Admin, "Ada Admin", &Actor::Cli)
             .await
             .expect("API token")
             .1
@@ -256,4 +272,25 @@ pub fn help(key: &str, text: &str, snapshot: &Value) -> Request<Body> {
         Some(key),
         json!({"text": text, "snapshot": snapshot}),
     )
+}
+
+/// An app with one agent that has sent a snapshot (so its device exists), and a specialist.
+pub async fn with_device() -> (TestApp, Enrollment, String) {
+    let app = TestApp::new().await;
+    let agent = app.enroll().await;
+    let sent = app.send(&agent, &snapshot(Some(agent.agent_id))).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text());
+    let token = app.specialist().await;
+    (app, agent, token)
+}
+
+/// `POST /api/v1/snapshots` with a query string.
+pub async fn send_with(app: &TestApp, agent: &Enrollment, query: &str, body: &Value) -> Answer {
+    app.call(json_request(
+        Method::POST,
+        &format!("/api/v1/snapshots?{query}"),
+        Some(&agent.agent_key),
+        body.clone(),
+    ))
+    .await
 }

@@ -59,6 +59,7 @@ async fn every_documented_operation_is_routed() {
                     "0190c0de-0000-7000-8000-000000000000"
                 },
             )
+            .replace("{request_id}", "0190c0de-0000-7000-8000-000000000001")
             .replace("{code}", "BBB-BBB");
         let answer = app
             .call(request(
