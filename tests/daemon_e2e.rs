@@ -102,23 +102,51 @@ fn start_daemon(site: &mut Site, name: &str, config: &Path) -> Result<u32, SiteE
     site.spawn_agent(name, config, &["daemon"])
 }
 
+/// A site whose agent is enrolled and whose daemon (log `daemon-1`) has delivered its first
+/// scheduled snapshot, which makes the device.
+struct Running {
+    site: Site,
+    config: PathBuf,
+    /// An admin's API token.
+    admin: String,
+    device: String,
+    daemon: u32,
+}
+
+fn running_daemon(test: &str, config: &str) -> Result<Option<Running>, SiteError> {
+    let Some(mut site) = site(test, Transport::Https)? else {
+        return Ok(None);
+    };
+    let (config, admin) = enrolled(&site, config)?;
+    let device = agent_id(&site)?;
+    let daemon = start_daemon(&mut site, "daemon-1", &config)?;
+    wait_for(
+        "the first scheduled snapshot",
+        Duration::from_secs(40),
+        || Ok((!device_snapshots(&site, &admin, &device)?.is_empty()).then_some(())),
+    )
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
+    Ok(Some(Running {
+        site,
+        config,
+        admin,
+        device,
+        daemon,
+    }))
+}
+
 #[test]
 fn an_outage_loses_nothing_and_keeps_the_order() -> TestResult {
-    let Some(mut site) = site(
-        "an_outage_loses_nothing_and_keeps_the_order",
-        Transport::Https,
-    )?
+    let Some(Running {
+        mut site,
+        config,
+        admin,
+        device,
+        daemon,
+    }) = running_daemon("an_outage_loses_nothing_and_keeps_the_order", DAEMON_CONFIG)?
     else {
         return Ok(());
     };
-    let (config, admin) = enrolled(&site, DAEMON_CONFIG)?;
-    let device = agent_id(&site)?;
-    let daemon = start_daemon(&mut site, "daemon", &config)?;
-    wait_for(
-        "the first scheduled snapshot",
-        Duration::from_secs(30),
-        || Ok((!device_snapshots(&site, &admin, &device)?.is_empty()).then_some(())),
-    )?;
 
     site.stop_collector(Signal::TERM)?;
     let during_outage = wait_for("3 snapshots in the spool", Duration::from_secs(40), || {
@@ -167,7 +195,7 @@ fn an_outage_loses_nothing_and_keeps_the_order() -> TestResult {
         in_taken_order, sorted,
         "received out of order: {received:?}"
     );
-    let log = site.lab.log("daemon");
+    let log = site.lab.log("daemon-1");
     let delivered: Vec<&str> = log
         .lines()
         .filter(|line| line.contains("snapshot delivered"))
@@ -427,28 +455,24 @@ deadline = "4s"
 
 #[test]
 fn specialist_requests_reach_connected_and_returning_agents() -> TestResult {
-    let Some(mut site) = site(
+    // One scheduled check (within 10 s of start) makes the device; the rest is on request.
+    let Some(Running {
+        mut site,
+        config,
+        device,
+        daemon,
+        ..
+    }) = running_daemon(
         "specialist_requests_reach_connected_and_returning_agents",
-        Transport::Https,
+        &DAEMON_CONFIG.replace("\"5s\"", "\"1h\""),
     )?
     else {
         return Ok(());
     };
-    // One scheduled check (within 10 s of start) makes the device; the rest is on request.
-    let config = DAEMON_CONFIG.replace("\"5s\"", "\"1h\"");
-    let (config, _) = enrolled(&site, &config)?;
     let specialist = site.admin(&["token", "create", "--role", "specialist", "--name", "alice"])?;
-    let device = agent_id(&site)?;
-    let daemon = start_daemon(&mut site, "daemon-1", &config)?;
-    wait_for(
-        "the first check and a connected long-poll",
-        Duration::from_secs(40),
-        || {
-            let checked = !device_snapshots(&site, &specialist, &device)?.is_empty();
-            Ok((checked && daemon_status(&site)["polling"] == true).then_some(()))
-        },
-    )
-    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
+    wait_for("a connected long-poll", Duration::from_secs(30), || {
+        Ok((daemon_status(&site)["polling"] == true).then_some(()))
+    })?;
 
     // Connected: the request reaches the agent at once. The extra target is a port nobody
     // listens on, so its TCP probe is refused at once (and shows in the snapshot).
@@ -530,19 +554,19 @@ fn specialist_requests_reach_connected_and_returning_agents() -> TestResult {
 
 #[test]
 fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
-    let Some(mut site) = site(
+    let Some(Running {
+        mut site,
+        config,
+        admin,
+        device: old_device,
+        daemon,
+    }) = running_daemon(
         "a_revoked_agent_enrolls_again_with_a_newly_configured_token",
-        Transport::Https,
+        DAEMON_CONFIG,
     )?
     else {
         return Ok(());
     };
-    let (config, admin) = enrolled(&site, DAEMON_CONFIG)?;
-    let old_device = agent_id(&site)?;
-    let daemon = start_daemon(&mut site, "daemon", &config)?;
-    wait_for("the first snapshot", Duration::from_secs(30), || {
-        Ok((!device_snapshots(&site, &admin, &old_device)?.is_empty()).then_some(()))
-    })?;
     site.api_json(
         &admin,
         "POST",
@@ -564,7 +588,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
             Ok(message.contains("no enrollment token").then_some(message))
         },
     )
-    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon")))?;
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
     assert!(
         error.contains("does not accept this agent's key"),
         "{error}"
@@ -593,7 +617,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
         let id = agent_id(&site)?;
         Ok((id != old_device).then_some(id))
     })
-    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon")))?;
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
     let stored = wait_for(
         "the kept snapshots on the new device",
         Duration::from_secs(60),
@@ -606,7 +630,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
             Ok(kept.iter().all(|id| ids.contains(id)).then_some(ids))
         },
     )
-    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon")))?;
+    .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
     assert!(stored.len() >= kept.len());
     let ended = site
         .lab

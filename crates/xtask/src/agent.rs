@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::{which, workspace_root};
+use crate::which;
 
 const WALL_TARGET: Duration = Duration::from_millis(100);
 const RSS_TARGET_KIB: u64 = 10 * 1024;
@@ -22,24 +22,7 @@ struct Figures {
 }
 
 pub fn bench(runs: usize) -> anyhow::Result<()> {
-    let root = workspace_root()?;
-    println!("building the release agent ...");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--quiet",
-            "-p",
-            "sitrep-agent",
-        ])
-        .current_dir(&root)
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("the release build failed");
-    }
-    let agent = root.join("target/release/sitrep");
+    let agent = crate::collector::build_release_binaries(&["sitrep-agent"])?.join("sitrep");
     let size = std::fs::metadata(&agent)
         .with_context(|| format!("cannot stat {}", agent.display()))?
         .len();

@@ -129,29 +129,36 @@ pub(crate) fn ms(duration: Duration) -> f64 {
 
 /// Builds the release collector and agent; their paths.
 pub(crate) fn build_release() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let dir = build_release_binaries(&["sitrep-collector", "sitrep-agent"])?;
+    Ok((dir.join("sitrep-collector"), dir.join("sitrep")))
+}
+
+/// Builds `packages` optimised (as shipped); the directory holding their binaries.
+pub(crate) fn build_release_binaries(packages: &[&str]) -> anyhow::Result<PathBuf> {
     let root = workspace_root()?;
-    println!("building the release collector and agent ...");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--quiet",
-            "-p",
-            "sitrep-collector",
-            "-p",
-            "sitrep-agent",
-        ])
+    println!("building {} (release) ...", packages.join(" and "));
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args(["build", "--release", "--locked", "--quiet"]);
+    for package in packages {
+        cargo.args(["-p", package]);
+    }
+    let status = cargo
         .current_dir(&root)
         .status()
         .context("cannot run cargo")?;
     if !status.success() {
         bail!("the release build failed");
     }
-    Ok((
-        root.join("target/release/sitrep-collector"),
-        root.join("target/release/sitrep"),
-    ))
+    Ok(root.join("target/release"))
+}
+
+/// A specialist's API token, made with the collector's admin command.
+pub(crate) fn specialist_token(binary: &Path, collector: &Collector) -> anyhow::Result<String> {
+    admin(
+        binary,
+        collector,
+        &["token", "create", "--role", "specialist", "--name", "bench"],
+    )
 }
 
 /// A real snapshot of this machine, taken without network traffic, as the body template.

@@ -13,7 +13,8 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::collector::{
-    admin, build_release, ms, peak_rss_kib, percentile, proc_status_kib, start_collector,
+    admin, build_release, ms, peak_rss_kib, percentile, proc_status_kib, specialist_token,
+    start_collector,
 };
 use crate::which;
 
@@ -81,11 +82,7 @@ fn inside(options: &Options) -> anyhow::Result<()> {
         .context("the collector named no certificate")?;
     let fingerprint = admin(&collector_bin, &collector, &["fingerprint"])?;
     let enrollment = admin(&collector_bin, &collector, &["enroll-token", "create"])?;
-    let specialist = admin(
-        &collector_bin,
-        &collector,
-        &["token", "create", "--role", "specialist", "--name", "bench"],
-    )?;
+    let specialist = specialist_token(&collector_bin, &collector)?;
 
     let agent_dir = tempfile::tempdir()?;
     let config = agent_dir.path().join("agent.toml");

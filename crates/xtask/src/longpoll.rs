@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::collector::{
     Agent, Collector, admin, build_release, enroll, ms, peak_rss_kib, percentile, proc_status_kib,
-    snapshot_of, snapshot_template, start_collector,
+    snapshot_of, snapshot_template, specialist_token, start_collector,
 };
 
 const RSS_TARGET_KIB: u64 = 1 << 20;
@@ -58,11 +58,7 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
     // Started after the limit is raised, so the collector inherits room for every connection.
     let collector = start_collector(&collector_bin, data_dir, false)?;
     let enrollment = admin(&collector_bin, &collector, &["enroll-token", "create"])?;
-    let specialist = admin(
-        &collector_bin,
-        &collector,
-        &["token", "create", "--role", "specialist", "--name", "bench"],
-    )?;
+    let specialist = specialist_token(&collector_bin, &collector)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
