@@ -10,6 +10,9 @@ command -v dnsmasq >/dev/null || need_packages+=(dnsmasq-base)
 command -v python3 >/dev/null || need_packages+=(python3)
 command -v setpriv >/dev/null || need_packages+=(util-linux)
 command -v sysctl >/dev/null || need_packages+=(procps)
+# The browser tests (tests/web_browser.rs) drive Debian's headless Chromium through chromedriver.
+[[ -x /usr/bin/chromium ]] || need_packages+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || need_packages+=(chromium-driver)
 # aws-lc-sys and zstd-sys build C for the Windows cross check.
 command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)
 if ((${#need_packages[@]})); then

@@ -26,6 +26,11 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
+    /// A diff was asked for without `against`, and the device has no earlier good snapshot.
+    #[error(
+        "snapshot {0} has no earlier snapshot of its device without a failing finding; name one with ?against="
+    )]
+    NoBaseline(Uuid),
     #[error("no route {method} {path}")]
     UnknownRoute { method: String, path: String },
     #[error("{method} is not allowed on {path}")]
@@ -96,7 +101,9 @@ impl ApiError {
             | ApiError::UnknownApiToken
             | ApiError::InvalidEnrollmentToken => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound { .. } | ApiError::UnknownRoute { .. } => StatusCode::NOT_FOUND,
+            ApiError::NotFound { .. } | ApiError::NoBaseline(_) | ApiError::UnknownRoute { .. } => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedJson(_)
             | ApiError::MalformedBody(_)
@@ -123,6 +130,7 @@ impl ApiError {
             ApiError::InvalidEnrollmentToken => "invalid_enrollment_token",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
+            ApiError::NoBaseline(_) => "no_baseline",
             ApiError::UnknownRoute { .. } => "unknown_route",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::MalformedJson(_) => "malformed_json",

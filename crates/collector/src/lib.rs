@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
@@ -12,12 +13,16 @@ pub mod tls;
 pub mod waiters;
 
 mod state;
+mod web;
 
 pub use state::{AppState, Limits};
 
 use axum::Router;
 
-/// The whole HTTP app: every route of [`api::router`], with request metrics around it.
+/// The whole HTTP app: every route of [`api::router`] and the web UI's pages, with request
+/// metrics around them.
 pub fn app(state: AppState) -> Router {
-    api::router(state.clone()).layer(axum::middleware::from_fn_with_state(state, metrics::track))
+    api::router(state.clone())
+        .merge(web::router().with_state(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(state, metrics::track))
 }

@@ -175,12 +175,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let files = tls_cert
                 .zip(tls_key)
                 .or_else(|| config.tls_cert.clone().zip(config.tls_key.clone()));
+            let insecure_http = insecure_http || config.insecure_http;
             serve(
-                AppState::new(store, config.limits()),
+                AppState::new(store, config.limits()).serving_tls(!insecure_http),
                 listen,
                 &data_dir,
                 files,
-                insecure_http || config.insecure_http,
+                insecure_http,
             )
             .await
         }

@@ -13,6 +13,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub waiters: Arc<Waiters>,
     pub limits: Limits,
+    /// The collector serves HTTPS, so the web UI marks its cookies `Secure`.
+    pub tls: bool,
 }
 
 impl AppState {
@@ -22,7 +24,13 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             waiters: Arc::new(Waiters::default()),
             limits,
+            tls: false,
         }
+    }
+
+    /// The same state, marked as served over HTTPS (or not).
+    pub fn serving_tls(self, tls: bool) -> Self {
+        AppState { tls, ..self }
     }
 }
 

@@ -137,7 +137,8 @@ pub(crate) fn severity_label(severity: Severity) -> &'static str {
     }
 }
 
-fn trigger_label(trigger: Trigger) -> &'static str {
+/// Why a snapshot was taken, in words ("specialist request").
+pub fn trigger_label(trigger: Trigger) -> &'static str {
     match trigger {
         Trigger::Manual => "manual",
         Trigger::Scheduled => "scheduled",

@@ -10,7 +10,8 @@ use sitrep_snapshot::{Finding, Severity, Snapshot};
 use crate::facts::{Facts, severity_label};
 use crate::sections::{Body, Cell, fact_sections};
 
-const STYLESHEET: &str = include_str!("report.css");
+/// The report's stylesheet, inlined by [`html`]; the web UI serves it as a file of its own.
+pub const STYLESHEET: &str = include_str!("report.css");
 
 /// The report as a complete HTML5 page.
 pub fn html(snapshot: &Snapshot) -> String {
@@ -38,38 +39,7 @@ pub fn html(snapshot: &Snapshot) -> String {
                     }
                     p { strong { (facts.tally) "." } }
                 }
-                main {
-                    section {
-                        h2 { "Findings" }
-                        @if facts.problems.is_empty() {
-                            p { "No problems found." }
-                        } @else {
-                            ol.findings {
-                                @for finding in &facts.problems { (problem(finding)) }
-                            }
-                        }
-                        @if !facts.passes.is_empty() {
-                            h3 { "Passed checks" }
-                            ul.passes {
-                                @for finding in &facts.passes {
-                                    li {
-                                        (finding.title)
-                                        @if !finding.evidence.is_empty() {
-                                            " — " span.evidence { (finding.evidence) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    @for section in fact_sections(&facts) {
-                        section {
-                            h2 { (section.title) }
-                            @if let Some(lead) = &section.lead { p { (lead) } }
-                            (body(&section.body))
-                        }
-                    }
-                }
+                main { (main_of(&facts)) }
                 footer {
                     "Snapshot " code { (facts.snapshot_id) } " · sitrep agent " (facts.agent_version)
                 }
@@ -77,6 +47,56 @@ pub fn html(snapshot: &Snapshot) -> String {
         }
     }
     .into_string()
+}
+
+/// The report below its title, for a `main` element (the web UI gives it a heading of its
+/// own): the findings (`section#findings`: failures, then warnings, each with its evidence and
+/// hint; the passed checks folded in `details#passed`), then the sections of facts, each under
+/// an `h2`.
+pub fn report_main(snapshot: &Snapshot) -> Markup {
+    main_of(&Facts::of(snapshot))
+}
+
+/// A severity as a badge: its word in capitals on its colour (`span.badge.fail`).
+pub fn severity_badge(severity: Severity) -> Markup {
+    badge(severity, severity_label(severity))
+}
+
+fn main_of(facts: &Facts) -> Markup {
+    html! {
+        section #findings {
+            h2 { "Findings" }
+            @if facts.problems.is_empty() {
+                p { "No problems found." }
+            } @else {
+                ol.findings {
+                    @for finding in &facts.problems { (problem(finding)) }
+                }
+            }
+            @if !facts.passes.is_empty() {
+                details #passed {
+                    summary { "Passed checks (" (facts.passes.len()) ")" }
+                    ul.passes {
+                        @for finding in &facts.passes {
+                            li {
+                                (finding.title)
+                                @if !finding.evidence.is_empty() {
+                                    " — " span.evidence { (finding.evidence) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @for section in fact_sections(facts) {
+            section {
+                h2 { (section.title) }
+                @if let Some(lead) = &section.lead { p { (lead) } }
+                (body(&section.body))
+            }
+        }
+    }
 }
 
 fn badge(severity: Severity, label: &str) -> Markup {

@@ -13,6 +13,7 @@ mod markdown;
 mod sections;
 mod text;
 
-pub use html::html;
+pub use facts::trigger_label;
+pub use html::{STYLESHEET, html, report_main, severity_badge};
 pub use markdown::markdown;
 pub use text::{Style, text};

@@ -4,6 +4,7 @@
 mod admin;
 mod agent;
 mod devices;
+mod diff;
 mod extract;
 mod help_requests;
 mod ops;
@@ -13,6 +14,8 @@ mod tickets;
 pub use agent::{HELP_TEXT_MAX_CHARS, NOTE_MAX_CHARS};
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use requests::{NewSnapshotRequest, PendingRequests};
+pub(crate) use requests::{held, queue_snapshot_request, settled_request};
+pub(crate) use tickets::{check_comment, check_note, checked_ticket};
 
 use std::sync::Arc;
 
@@ -89,6 +92,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::request))
         .routes(routes!(devices::snapshot))
         .routes(routes!(devices::snapshot_report))
+        .routes(routes!(diff::snapshot_diff))
         .routes(routes!(help_requests::list_help_requests))
         .routes(routes!(help_requests::help_request))
         .routes(routes!(help_requests::ticket_from_help_request))

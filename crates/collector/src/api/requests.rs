@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::auth::{AuthenticatedAgent, Specialist};
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::HeldAnswer;
-use crate::store::{AgentRequest, RequestStatus, SnapshotRequest, StoreError};
+use crate::store::{Actor, AgentRequest, RequestStatus, SnapshotRequest, StoreError};
 
 /// Most extra probe targets one request may name.
 const MAX_TARGETS: usize = 16;
@@ -77,17 +77,29 @@ pub async fn create_request(
     body: Option<ApiJson<NewSnapshotRequest>>,
 ) -> Result<(StatusCode, Json<SnapshotRequest>), ApiError> {
     let body = body.map(|ApiJson(body)| body).unwrap_or_default();
+    let request = queue_snapshot_request(&state, device_id, body, &specialist.actor()).await?;
+    Ok((StatusCode::CREATED, Json(request)))
+}
+
+/// Checks and queues a request for a fresh snapshot of `device_id`, then wakes the device's
+/// agent if it is polling. The API route and the web UI's form both come here.
+pub(crate) async fn queue_snapshot_request(
+    state: &AppState,
+    device_id: Uuid,
+    body: NewSnapshotRequest,
+    actor: &Actor,
+) -> Result<SnapshotRequest, ApiError> {
     check_targets(&body.targets)?;
     let expires_in = expiry(body.expires_in_seconds)?;
     let request = state
         .store
-        .create_snapshot_request(device_id, body.targets, expires_in, &specialist.actor())
+        .create_snapshot_request(device_id, body.targets, expires_in, actor)
         .await?;
     // After the commit, so the woken agent finds it.
     state.waiters.request_created(device_id);
     state.metrics.snapshot_request_created();
     tracing::info!(request_id = %request.id, %device_id, "snapshot requested");
-    Ok((StatusCode::CREATED, Json(request)))
+    Ok(request)
 }
 
 #[utoipa::path(
@@ -139,6 +151,18 @@ pub async fn request(
     ApiQuery(params): ApiQuery<RequestWait>,
 ) -> Result<Response, ApiError> {
     let wait = wait_seconds(params.wait, 0, REQUEST_WAIT_MAX)?;
+    let request = settled_request(&state, device_id, request_id, wait).await?;
+    Ok(held(Json(request), !wait.is_zero()))
+}
+
+/// The request once it is done or expired, or as it is when `wait` has passed (at once for
+/// a zero `wait`). The API route and the web UI's waiting page both come here.
+pub(crate) async fn settled_request(
+    state: &AppState,
+    device_id: Uuid,
+    request_id: Uuid,
+    wait: Duration,
+) -> Result<SnapshotRequest, ApiError> {
     let store = &state.store;
     let settled = if wait.is_zero() {
         None
@@ -154,11 +178,10 @@ pub async fn request(
             })
             .await?
     };
-    let request = match settled {
+    Ok(match settled {
         Some(request) => request,
         None => store.snapshot_request(device_id, request_id).await?,
-    };
-    Ok(held(Json(request), !wait.is_zero()))
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -219,7 +242,7 @@ pub async fn poll_requests(
 
 /// The answer, marked as held on purpose when the caller asked to wait (metrics then leave its
 /// time out of the latency histogram).
-fn held(answer: impl IntoResponse, waited: bool) -> Response {
+pub(crate) fn held(answer: impl IntoResponse, waited: bool) -> Response {
     let mut response = answer.into_response();
     if waited {
         response.extensions_mut().insert(HeldAnswer);

@@ -60,13 +60,7 @@ pub async fn create_ticket(
     specialist: Specialist,
     ApiJson(ticket): ApiJson<NewTicket>,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {
-    let title = ticket.title.trim();
-    check_text("title", title, TITLE_MAX_CHARS)?;
-    limit("body", &ticket.body, TEXT_MAX_CHARS)?;
-    let ticket = NewTicket {
-        title: title.to_string(),
-        ..ticket
-    };
+    let ticket = checked_ticket(ticket)?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -122,7 +116,7 @@ pub async fn add_comment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(comment): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>), ApiError> {
-    check_text("body", comment.body.trim(), TEXT_MAX_CHARS)?;
+    check_comment(&comment.body)?;
     let comment = state
         .store
         .add_comment(id, comment.body, &specialist.actor())
@@ -179,7 +173,7 @@ pub async fn attach_snapshot(
     ApiPath(id): ApiPath<i64>,
     ApiJson(attachment): ApiJson<NewAttachment>,
 ) -> Result<(StatusCode, Json<Attachment>), ApiError> {
-    limit("note", &attachment.note, NOTE_MAX_CHARS)?;
+    check_note(&attachment.note)?;
     let outcome = state
         .store
         .attach_snapshot(
@@ -195,6 +189,26 @@ pub async fn attach_snapshot(
         StatusCode::OK
     };
     Ok((status, Json(outcome.attachment)))
+}
+
+/// The ticket with its title trimmed, if title and body are within their limits. The API route
+/// and the web UI's form both come here, as for [`check_comment`] and [`check_note`].
+pub(crate) fn checked_ticket(ticket: NewTicket) -> Result<NewTicket, ApiError> {
+    let title = ticket.title.trim();
+    check_text("title", title, TITLE_MAX_CHARS)?;
+    limit("body", &ticket.body, TEXT_MAX_CHARS)?;
+    Ok(NewTicket {
+        title: title.to_string(),
+        ..ticket
+    })
+}
+
+pub(crate) fn check_comment(body: &str) -> Result<(), ApiError> {
+    check_text("body", body.trim(), TEXT_MAX_CHARS)
+}
+
+pub(crate) fn check_note(note: &str) -> Result<(), ApiError> {
+    limit("note", note, NOTE_MAX_CHARS)
 }
 
 /// Required text: not blank, at most `max` characters.

@@ -10,14 +10,17 @@ mod audit;
 mod credentials;
 mod devices;
 mod help;
+mod history;
 mod key_cache;
 mod model;
 mod requests;
 mod snapshots;
 mod support_code;
 mod tickets;
+mod web_sessions;
 mod writer;
 
+pub(crate) use model::severity_schema;
 pub use model::{
     Actor, AgentInfo, ApiTokenInfo, AttachOutcome, Attachment, Comment, Device, DeviceDetail,
     Enrollment, EnrollmentTokenInfo, HelpOutcome, HelpRequest, HelpStatus, IngestOutcome,
@@ -26,6 +29,7 @@ pub use model::{
 };
 pub use requests::{AgentRequest, REDELIVER_AFTER, RequestStatus, SnapshotRequest};
 pub use support_code::SupportCode;
+pub use web_sessions::{SESSION_IDLE_LIMIT, SESSION_LIFETIME, WebSession, random_token};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -468,7 +468,7 @@ pub(super) fn parse_trigger(id: &str, value: &str) -> Result<Trigger, StoreError
 
 // The wire types live in sitrep-snapshot, which has no OpenAPI derive; these describe them.
 
-fn severity_schema() -> utoipa::openapi::schema::Object {
+pub(crate) fn severity_schema() -> utoipa::openapi::schema::Object {
     string_enum(&["pass", "warn", "fail"], "Worst finding severity.")
 }
 

@@ -5,6 +5,7 @@ mod agents;
 mod auth;
 mod common;
 mod devices;
+mod diff;
 mod help_and_tickets;
 mod ingest;
 mod openapi;
