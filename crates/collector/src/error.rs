@@ -205,7 +205,12 @@ impl From<StoreError> for ApiError {
                 code: "unknown_snapshot",
                 message: error.to_string(),
             },
+            StoreError::SnapshotOfAnotherDevice { .. } => ApiError::Unprocessable {
+                code: "snapshot_of_another_device",
+                message: error.to_string(),
+            },
             StoreError::Open { .. }
+            | StoreError::Task(_)
             | StoreError::UnsupportedUrl { .. }
             | StoreError::Migrate(_)
             | StoreError::Database(_)

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use sitrep_snapshot::Snapshot;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -14,7 +13,7 @@ use super::extract::{ApiPath, ApiQuery, blocking};
 use crate::AppState;
 use crate::auth::Specialist;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::{Device, DeviceDetail, StoreError};
+use crate::store::{Device, DeviceDetail};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -120,17 +119,8 @@ pub async fn snapshot_report(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<ReportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let json = state.store.snapshot_json(id).await?;
+    let snapshot = state.store.snapshot(id).await?;
     let (content_type, report) = blocking(move || {
-        // Stored snapshots were validated on the way in; failing now means the store is damaged.
-        let snapshot: Snapshot = serde_json::from_slice(&json).map_err(|error| {
-            ApiError::internal(StoreError::Corrupt {
-                table: "snapshots",
-                id: id.to_string(),
-                column: "body_zstd",
-                value: error.to_string(),
-            })
-        })?;
         Ok(match params.format {
             ReportFormat::Html => ("text/html; charset=utf-8", sitrep_report::html(&snapshot)),
             ReportFormat::Markdown => (

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use sitrep_snapshot::Snapshot;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, ApiQuery, blocking};
@@ -12,7 +11,6 @@ use crate::AppState;
 use crate::auth::Specialist;
 use crate::diff::{SnapshotDiff, diff};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::StoreError;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -43,49 +41,15 @@ pub async fn snapshot_diff(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<DiffParams>,
 ) -> Result<Json<SnapshotDiff>, ApiError> {
-    let device = state.store.snapshot_device(id).await?;
-    let baseline = match params.against {
-        Some(against) => {
-            let owner =
-                state
-                    .store
-                    .snapshot_device(against)
-                    .await
-                    .map_err(|error| match error {
-                        StoreError::NotFound { .. } => StoreError::UnknownSnapshot(against),
-                        error => error,
-                    })?;
-            if owner != device {
-                return Err(ApiError::Unprocessable {
-                    code: "snapshot_of_another_device",
-                    message: format!(
-                        "snapshot {against} belongs to another device than snapshot {id}"
-                    ),
-                });
-            }
-            against
-        }
-        None => state
-            .store
-            .last_good_before(device, id)
-            .await?
-            .ok_or(ApiError::NoBaseline(id))?,
-    };
-    let old = state.store.snapshot_json(baseline).await?;
-    let new = state.store.snapshot_json(id).await?;
-    let changes = blocking(move || Ok(diff(&parsed(baseline, &old)?, &parsed(id, &new)?))).await?;
+    let baseline = state
+        .store
+        .baseline(id, params.against)
+        .await?
+        .ok_or(ApiError::NoBaseline(id))?;
+    let (old, new) = (
+        state.store.snapshot(baseline).await?,
+        state.store.snapshot(id).await?,
+    );
+    let changes = blocking(move || Ok(diff(&old, &new))).await?;
     Ok(Json(changes))
-}
-
-/// A stored snapshot's JSON as a snapshot. Snapshots were validated on the way in; failing now
-/// means the store is damaged.
-fn parsed(id: Uuid, json: &[u8]) -> Result<Snapshot, ApiError> {
-    serde_json::from_slice(json).map_err(|error| {
-        ApiError::internal(StoreError::Corrupt {
-            table: "snapshots",
-            id: id.to_string(),
-            column: "body_zstd",
-            value: error.to_string(),
-        })
-    })
 }

@@ -20,6 +20,7 @@ pub(crate) use tickets::{check_comment, check_note, checked_ticket};
 use std::sync::Arc;
 
 use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -119,10 +120,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn unknown_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::UnknownRoute {
+/// JSON for the API's clients; outside `/api/` a person followed a link, and gets a page.
+async fn unknown_route(method: Method, uri: Uri) -> Response {
+    let error = ApiError::UnknownRoute {
         method: method.to_string(),
         path: uri.path().to_string(),
+    };
+    if uri.path().starts_with("/api/") {
+        error.into_response()
+    } else {
+        crate::web::error_page(error)
     }
 }
 

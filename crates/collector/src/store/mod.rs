@@ -86,6 +86,10 @@ pub enum StoreError {
     UnknownDevice(Uuid),
     #[error("snapshot {0} does not exist")]
     UnknownSnapshot(Uuid),
+    #[error("snapshot {against} belongs to another device than snapshot {id}")]
+    SnapshotOfAnotherDevice { id: Uuid, against: Uuid },
+    #[error("a background task failed: {0}")]
+    Task(String),
     #[error("no free support code after {0} attempts")]
     SupportCodesExhausted(u32),
     #[error("{table} row {id} holds an invalid {column}: {value:?}")]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::error::PageError;
 use super::layout::{answer, exact, page};
-use super::snapshots::{host, load};
+use super::snapshots::host;
 use super::{PagePath, PageQuery};
 use crate::AppState;
 use crate::diff::{diff, diff_html};
@@ -31,34 +31,19 @@ pub(super) async fn show(
     PagePath(id): PagePath<Uuid>,
     PageQuery(query): PageQuery<DiffQuery>,
 ) -> Result<Response, PageError> {
-    let device_id = state.store.snapshot_device(id).await?;
     let chosen = match query.against.trim() {
         "" => None,
         against => Some(Uuid::parse_str(against).map_err(|_| {
             ApiError::InvalidQuery(format!("against={against:?} is not a snapshot id"))
         })?),
     };
-    let baseline = match chosen {
-        Some(against) => {
-            let owner = state.store.snapshot_device(against).await?;
-            if owner != device_id {
-                return Err(ApiError::Unprocessable {
-                    code: "snapshot_of_another_device",
-                    message: format!(
-                        "snapshot {against} belongs to another device than snapshot {id}"
-                    ),
-                }
-                .into());
-            }
-            Some(against)
-        }
-        None => state.store.last_good_before(device_id, id).await?,
-    };
+    let baseline = state.store.baseline(id, chosen).await?;
+    let device_id = state.store.snapshot_device(id).await?;
     let history = state.store.device(device_id).await?.snapshots;
-    let new = load(&state, id).await?;
+    let new = state.store.snapshot(id).await?;
     let changes = match baseline {
         Some(baseline) => {
-            let old = load(&state, baseline).await?;
+            let old = state.store.snapshot(baseline).await?;
             Some(diff(&old, &new))
         }
         None => None,

@@ -32,6 +32,11 @@ use crate::AppState;
 use crate::error::ApiError;
 use error::PageError;
 
+/// An error as a page of the web UI, for answers made outside it (an unknown path).
+pub(crate) fn error_page(error: ApiError) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(PageError(error))
+}
+
 /// Every page, form target and asset of the web UI. The API's routes are merged beside it.
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -17,7 +17,7 @@ use super::layout::{answer, csrf_field, exact, page, see};
 use crate::AppState;
 use crate::api::check_note;
 use crate::error::ApiError;
-use crate::store::{StoreError, TicketStatus, WebSession};
+use crate::store::{TicketStatus, WebSession};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct AttachForm {
@@ -54,7 +54,7 @@ async fn download(state: &AppState, id: Uuid) -> Result<Response, PageError> {
 }
 
 async fn report(state: &AppState, session: &WebSession, id: Uuid) -> Result<Response, PageError> {
-    let snapshot = load(state, id).await?;
+    let snapshot = state.store.snapshot(id).await?;
     let device_id = state.store.snapshot_device(id).await?;
     let open_tickets = state.store.list_tickets(Some(TicketStatus::Open)).await?;
     let host = host(&snapshot).unwrap_or("this machine").to_string();
@@ -128,25 +128,6 @@ pub(super) async fn attach(
         .attach_snapshot(ticket, id, note, &posted.session.actor())
         .await?;
     Ok(see(&format!("/tickets/{ticket}")))
-}
-
-/// A stored snapshot, parsed off the async workers. Snapshots were validated on the way in;
-/// failing now means the store is damaged.
-pub(super) async fn load(state: &AppState, id: Uuid) -> Result<Snapshot, PageError> {
-    let json = state.store.snapshot_json(id).await?;
-    tokio::task::spawn_blocking(move || {
-        serde_json::from_slice::<Snapshot>(&json).map_err(|error| {
-            ApiError::internal(StoreError::Corrupt {
-                table: "snapshots",
-                id: id.to_string(),
-                column: "body_zstd",
-                value: error.to_string(),
-            })
-        })
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(PageError::from)
 }
 
 /// The host name the snapshot reports.

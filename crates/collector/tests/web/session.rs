@@ -220,6 +220,18 @@ async fn pages_without_a_session_redirect_to_the_login() {
         client.get("/assets/nope.css").await.status,
         StatusCode::NOT_FOUND
     );
+
+    // An unknown path is a page for people and JSON under the API.
+    let page = client.get("/no-such-page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.header("content-type").starts_with("text/html"),
+        "{:?}",
+        page.header("content-type")
+    );
+    let api = client.get("/api/v1/no-such-route").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert!(api.header("content-type").starts_with("application/json"));
 }
 
 #[tokio::test]
