@@ -8,6 +8,8 @@ need_packages=()
 command -v ip >/dev/null || need_packages+=(iproute2)
 command -v dnsmasq >/dev/null || need_packages+=(dnsmasq-base)
 command -v python3 >/dev/null || need_packages+=(python3)
+# pip brings zig for the macOS cross check (below).
+python3 -m pip --version >/dev/null 2>&1 || need_packages+=(python3-pip)
 command -v setpriv >/dev/null || need_packages+=(util-linux)
 command -v sysctl >/dev/null || need_packages+=(procps)
 # The browser tests (tests/web_browser.rs) drive Debian's headless Chromium through chromedriver.
@@ -26,12 +28,26 @@ if ((${#need_packages[@]})); then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
+rustup target list --installed | grep -qx x86_64-apple-darwin || rustup target add x86_64-apple-darwin
+# aws-lc-sys and zstd-sys build C for the macOS cross check too; zig (from PyPI) brings the
+# macOS headers a Linux machine has no SDK for. scripts/zig-cc-darwin drives it.
+if ! python3 -m ziglang version >/dev/null 2>&1; then
+    echo "test.sh: installing ziglang"
+    python3 -m pip install --quiet ziglang 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages ziglang
+fi
+export CC_x86_64_apple_darwin="$PWD/scripts/zig-cc-darwin"
+export AR_x86_64_apple_darwin="$PWD/scripts/zig-cc-darwin ar"
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo check (Windows)"
+echo "== cargo check and clippy (Windows)"
 cargo check -p sitrep-agent --target x86_64-pc-windows-gnu --locked
+cargo clippy -p sitrep-agent --target x86_64-pc-windows-gnu --locked -- -D warnings
+echo "== cargo check and clippy (macOS)"
+cargo check -p sitrep-agent --target x86_64-apple-darwin --locked
+cargo clippy -p sitrep-agent --target x86_64-apple-darwin --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked

@@ -43,7 +43,7 @@ pub enum Command {
     Help(HelpArgs),
     /// Run as the background service: scheduled checks, specialist requests, uploads
     /// (SIGTERM stops it after the work in hand; SIGHUP reloads the config and retries now)
-    Daemon,
+    Daemon(DaemonArgs),
     /// Show enrollment, whether the collector answers, the last upload, the spool and the
     /// daemon's next check
     Status(StatusArgs),
@@ -52,6 +52,13 @@ pub enum Command {
         #[command(subcommand)]
         action: SpoolAction,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Run under the Windows service control manager (the service's command line has it)
+    #[arg(long, hide = cfg!(not(windows)))]
+    pub service: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -43,10 +44,13 @@ const FIRST_CHECK_SPREAD: Duration = Duration::from_secs(10);
 /// After SIGTERM, work in hand (a check, an upload) gets this long beyond the probe deadline.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Runs the daemon until a stop signal, or until `stop_request` is notified (the Windows
+/// service's Stop and Shutdown).
 pub fn run(
     config: Config,
     config_path: Option<PathBuf>,
     state: &StateDir,
+    stop_request: Option<Arc<Notify>>,
 ) -> anyhow::Result<ExitCode> {
     let _lock = lock_state_dir(state)?;
     let spool = spool(&config, state);
@@ -76,6 +80,7 @@ pub fn run(
             checking: Mutex::new(()),
             upload_now: Notify::new(),
             status: RefCell::new(DaemonStatus::new(std::process::id())),
+            stop_request,
         };
         daemon.publish();
         daemon.serve().await;
@@ -144,6 +149,7 @@ struct Daemon<'p> {
     /// Wakes the uploader before its backoff ends: a new snapshot, a collector that answers.
     upload_now: Notify,
     status: RefCell<DaemonStatus>,
+    stop_request: Option<Arc<Notify>>,
 }
 
 impl Daemon<'_> {
@@ -157,7 +163,10 @@ impl Daemon<'_> {
             );
         };
         let signals = async {
-            self.wait_for_stop_signal().await;
+            tokio::select! {
+                () = self.wait_for_stop_signal() => {}
+                () = wait_for_request(self.stop_request.as_deref()) => {}
+            }
             tracing::info!("stopping: finishing the work in hand");
             let _ = stop.send(true);
             // Beyond this, what is still uploading stays in the spool for the next start.
@@ -457,6 +466,13 @@ fn usable_targets(request: &SpecialistRequest) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+async fn wait_for_request(request: Option<&Notify>) {
+    match request {
+        Some(request) => request.notified().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_some(at: Option<Instant>) {

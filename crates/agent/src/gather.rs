@@ -5,7 +5,9 @@ use std::time::{Duration, Instant as StdInstant};
 use chrono::Utc;
 use sitrep_probes::Ctx;
 use sitrep_probes::active::{ProbePlan, ProbeSettings, TargetList};
-use sitrep_snapshot::{AgentInfo, SCHEMA_VERSION, Section, SectionErrorKind, Snapshot, Trigger};
+use sitrep_snapshot::{
+    AgentInfo, Peripherals, SCHEMA_VERSION, Section, SectionErrorKind, Snapshot, Trigger,
+};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -43,7 +45,7 @@ pub async fn take_snapshot(ctx: Ctx, request: &SnapshotRequest) -> Snapshot {
     let deadline = Instant::now() + request.deadline;
     let wants_probes = request.wants(SectionName::Probes) && request.probes.is_some();
 
-    let (os, hardware, disks, network) = tokio::join!(
+    let (os, hardware, disks, network, peripherals) = tokio::join!(
         read_section(
             request.wants(SectionName::Os),
             "os",
@@ -73,6 +75,7 @@ pub async fn take_snapshot(ctx: Ctx, request: &SnapshotRequest) -> Snapshot {
             &ctx,
             sitrep_probes::network::gather
         ),
+        read_peripherals(request.wants(SectionName::Peripherals), deadline, &ctx),
     );
     let probes = match &request.probes {
         Some(probe_request) if wants_probes => {
@@ -89,11 +92,6 @@ pub async fn take_snapshot(ctx: Ctx, request: &SnapshotRequest) -> Snapshot {
     };
     let network = if request.wants(SectionName::Network) {
         network
-    } else {
-        not_requested()
-    };
-    let peripherals = if request.wants(SectionName::Peripherals) {
-        Section::skipped("peripheral readers are not part of this agent version yet")
     } else {
         not_requested()
     };
@@ -123,6 +121,35 @@ pub async fn take_snapshot(ctx: Ctx, request: &SnapshotRequest) -> Snapshot {
 
 fn not_requested<T>() -> Section<T> {
     Section::skipped("not requested (--sections)")
+}
+
+/// Each kind of peripheral on a blocking task of its own, so a hung print service or a slow
+/// sysfs costs only its own part.
+async fn read_peripherals(wanted: bool, deadline: Instant, ctx: &Ctx) -> Section<Peripherals> {
+    use sitrep_probes::peripherals as kind;
+    if !wanted {
+        return not_requested();
+    }
+    let (usb, printers, displays, audio, power, input, bluetooth, cameras) = tokio::join!(
+        read_section(true, "USB", deadline, ctx, kind::usb),
+        read_section(true, "printers", deadline, ctx, kind::printers),
+        read_section(true, "displays", deadline, ctx, kind::displays),
+        read_section(true, "audio", deadline, ctx, kind::audio),
+        read_section(true, "power", deadline, ctx, kind::power),
+        read_section(true, "input devices", deadline, ctx, kind::input),
+        read_section(true, "Bluetooth", deadline, ctx, kind::bluetooth),
+        read_section(true, "cameras", deadline, ctx, kind::cameras),
+    );
+    Section::Ok(Peripherals {
+        usb,
+        printers,
+        displays,
+        audio,
+        power,
+        input,
+        bluetooth,
+        cameras,
+    })
 }
 
 /// Runs a blocking reader on the blocking pool so a slow file system cannot stall the others;

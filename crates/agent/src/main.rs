@@ -21,6 +21,8 @@ mod status;
 mod test_collector;
 #[cfg(test)]
 mod test_snapshot;
+#[cfg(windows)]
+mod windows_service;
 
 use std::future::Future;
 use std::io::{IsTerminal, Write};
@@ -139,9 +141,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (config, _) = Config::load(cli.config.as_deref())?;
             send::help(&config, &StateDir::new(cli.state_dir.as_deref()), &args)
         }
-        Command::Daemon => {
+        Command::Daemon(args) => {
             let (config, path) = Config::load(cli.config.as_deref())?;
-            daemon::run(config, path, &StateDir::new(cli.state_dir.as_deref()))
+            let state = StateDir::new(cli.state_dir.as_deref());
+            if args.service {
+                run_service(config, path, &state)
+            } else {
+                daemon::run(config, path, &state, None)
+            }
         }
         Command::Status(args) => {
             let (config, _) = Config::load(cli.config.as_deref())?;
@@ -156,6 +163,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// `sitrep daemon --service`: the daemon under the Windows service control manager.
+#[cfg(windows)]
+fn run_service(
+    config: Config,
+    path: Option<std::path::PathBuf>,
+    state: &StateDir,
+) -> anyhow::Result<ExitCode> {
+    windows_service::run(config, path, state)
+}
+
+#[cfg(not(windows))]
+fn run_service(
+    _config: Config,
+    _path: Option<std::path::PathBuf>,
+    _state: &StateDir,
+) -> anyhow::Result<ExitCode> {
+    Err(UsageError(
+        "--service is for the Windows service control manager; elsewhere run `sitrep daemon` \
+         under systemd or launchd"
+            .to_owned(),
+    )
+    .into())
 }
 
 /// What a command asks of a snapshot besides the config: `report`, `send` and `help` differ

@@ -12,7 +12,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use sitrep_snapshot::{
-    Disk, Interface, Network, Os, ProbeDetail, ProbeResult, Route, Section, Snapshot,
+    CupsStatus, Disk, Interface, Network, Os, Peripherals, ProbeDetail, ProbeResult, Route,
+    Section, Snapshot,
 };
 
 use crate::pseudonym::{Pseudonyms, bare_user};
@@ -71,7 +72,7 @@ impl<'p> Redactor<'p> {
         self.section(&mut snapshot.probes, |probes| {
             probes.iter_mut().for_each(|p| self.probe(p));
         });
-        self.section(&mut snapshot.peripherals, |_| {});
+        self.section(&mut snapshot.peripherals, |p| self.peripherals(p));
         snapshot.findings = sitrep_checks::judge(&snapshot);
         snapshot
     }
@@ -145,6 +146,30 @@ impl<'p> Redactor<'p> {
                 self.edit(&mut setting.source);
             }
         });
+    }
+
+    /// Print queues name servers and rooms in free text (`ipp://10.1.2.40/...`); the other kinds
+    /// hold only device facts, but their errors may quote paths.
+    fn peripherals(&self, peripherals: &mut Peripherals) {
+        self.section(&mut peripherals.printers, |printers| {
+            match &mut printers.cups {
+                CupsStatus::Present { server, .. } => self.edit(server),
+                CupsStatus::Absent { reason } => self.edit(reason),
+            }
+            for queue in &mut printers.queues {
+                self.edit_opt(&mut queue.uri);
+                self.edit_opt(&mut queue.info);
+                self.edit_opt(&mut queue.location);
+                self.edit_opt(&mut queue.state_message);
+            }
+        });
+        self.section(&mut peripherals.usb, |_| {});
+        self.section(&mut peripherals.displays, |_| {});
+        self.section(&mut peripherals.audio, |_| {});
+        self.section(&mut peripherals.power, |_| {});
+        self.section(&mut peripherals.input, |_| {});
+        self.section(&mut peripherals.bluetooth, |_| {});
+        self.section(&mut peripherals.cameras, |_| {});
     }
 
     fn interface(&self, interface: &mut Interface) {
@@ -542,5 +567,61 @@ mod tests {
             redactor.text("ünïcode, 127.0.0.1 ok"),
             "ünïcode, 127.0.0.1 ok"
         );
+    }
+
+    #[test]
+    fn print_queues_quote_pseudonyms() {
+        let mut original = realistic_snapshot();
+        let mut queue = sitrep_snapshot::PrintQueue {
+            name: "Office".to_string(),
+            uri: Some("ipp://192.168.1.23/ipp/print".to_string()),
+            info: Some("alice's printer".to_string()),
+            location: None,
+            make_and_model: None,
+            state: sitrep_snapshot::PrinterState::Idle,
+            state_reasons: Vec::new(),
+            state_message: None,
+            accepting: true,
+            jobs_waiting: 0,
+            oldest_job_age_s: None,
+            is_default: true,
+        };
+        original.peripherals = Section::Ok(Peripherals {
+            usb: Section::Ok(Vec::new()),
+            printers: Section::Ok(sitrep_snapshot::Printers {
+                cups: CupsStatus::Present {
+                    server: "/run/cups/cups.sock".to_string(),
+                    version: None,
+                },
+                queues: vec![queue.clone()],
+                default_printer: Some("Office".to_string()),
+            }),
+            displays: Section::Ok(Vec::new()),
+            audio: Section::Ok(sitrep_snapshot::Audio::default()),
+            power: Section::Ok(sitrep_snapshot::Power::default()),
+            input: Section::Ok(Vec::new()),
+            bluetooth: Section::Ok(sitrep_snapshot::Bluetooth::default()),
+            cameras: Section::error(
+                sitrep_snapshot::SectionErrorKind::PermissionDenied,
+                "cannot read /home/alice/.cache",
+            ),
+        });
+        let pseudonyms = all_kinds();
+        let redacted = Redactor::new(&pseudonyms, &original).snapshot(original);
+        let peripherals = redacted.peripherals.ok().expect("gathered");
+        queue.uri = Some(format!(
+            "ipp://{}/ipp/print",
+            pseudonyms.ip(ip("192.168.1.23"))
+        ));
+        queue.info = Some(format!("{}'s printer", pseudonyms.user("alice")));
+        assert_eq!(
+            peripherals
+                .printers
+                .ok()
+                .map(|printers| printers.queues.clone()),
+            Some(vec![queue])
+        );
+        let cameras = serde_json::to_string(&peripherals.cameras).expect("JSON");
+        assert!(!cameras.contains("alice"), "{cameras}");
     }
 }

@@ -9,16 +9,21 @@
 //! report shows what was checked; one whose section is missing says nothing, and
 //! `agent.section_unavailable` reports the missing section instead.
 
+mod battery;
+mod bluetooth;
 mod disk;
+mod display;
 mod dns;
 pub mod format;
 mod memory;
 mod network;
 mod os;
 mod ping;
+mod printer;
 mod rule;
 mod sections;
 mod services;
+mod usb;
 
 use std::cmp::Ordering;
 
@@ -50,6 +55,12 @@ pub const RULES: &[RuleInfo] = &[
     services::TCP_UNREACHABLE,
     services::HTTP_FAILED,
     services::CERTIFICATE,
+    printer::STOPPED,
+    printer::JOBS_STUCK,
+    battery::HEALTH,
+    usb::NO_DRIVER,
+    display::DISABLED,
+    bluetooth::BLOCKED,
 ];
 
 /// Every rule's findings, worst first (fail, warn, pass), then by rule id, then by subject.

@@ -2,8 +2,9 @@
 //! be gathered (their own rules stay silent, so without it a failed reader would go unnoticed).
 
 use sitrep_snapshot::{
-    DnsConfig, Finding, Interface, ProbeDetail, ProbeResult, Routing, Section, SectionError,
-    SectionErrorKind, Severity, Snapshot, TargetRole,
+    Bluetooth, Display, DnsConfig, Finding, Interface, Peripherals, Power, Printers, ProbeDetail,
+    ProbeResult, Routing, Section, SectionError, SectionErrorKind, Severity, Snapshot, TargetRole,
+    UsbDevice,
 };
 
 use crate::format;
@@ -19,6 +20,30 @@ pub(crate) fn routing(snapshot: &Snapshot) -> Option<&Routing> {
 
 pub(crate) fn dns_config(snapshot: &Snapshot) -> Option<&DnsConfig> {
     snapshot.network.ok()?.dns.ok()
+}
+
+fn peripheral<T>(snapshot: &Snapshot, part: fn(&Peripherals) -> &Section<T>) -> Option<&T> {
+    part(snapshot.peripherals.ok()?).ok()
+}
+
+pub(crate) fn usb_devices(snapshot: &Snapshot) -> Option<&[UsbDevice]> {
+    peripheral(snapshot, |p| &p.usb).map(Vec::as_slice)
+}
+
+pub(crate) fn printers(snapshot: &Snapshot) -> Option<&Printers> {
+    peripheral(snapshot, |p| &p.printers)
+}
+
+pub(crate) fn displays(snapshot: &Snapshot) -> Option<&[Display]> {
+    peripheral(snapshot, |p| &p.displays).map(Vec::as_slice)
+}
+
+pub(crate) fn power(snapshot: &Snapshot) -> Option<&Power> {
+    peripheral(snapshot, |p| &p.power)
+}
+
+pub(crate) fn bluetooth(snapshot: &Snapshot) -> Option<&Bluetooth> {
+    peripheral(snapshot, |p| &p.bluetooth)
 }
 
 /// The probe results; none when probes were skipped or failed as a whole.
@@ -51,11 +76,12 @@ pub(crate) fn failure_message(probe: &ProbeResult) -> &str {
 pub(crate) const SECTION_UNAVAILABLE: RuleInfo = RuleInfo {
     id: "agent.section_unavailable",
     description: "A part of the snapshot could not be gathered, so the rules that need it were skipped.",
-    thresholds: "warn once per section that failed (network parts count separately); skipped sections are not warnings",
+    thresholds: "warn once per section that failed (network and peripheral parts count separately); skipped sections are not warnings",
     check: section_unavailable,
 };
 
-/// A leaf section: the network's parts are reported one by one when the network section itself is there.
+/// A leaf section: the parts of the network and the peripherals are reported one by one when
+/// the section itself is there.
 struct SectionState<'a> {
     key: &'static str,
     /// What the warning says when it failed, e.g. "Could not read the DNS settings".
@@ -131,18 +157,60 @@ fn leaf_sections(snapshot: &Snapshot) -> Vec<SectionState<'_>> {
             State::from(other),
         )),
     }
-    leaves.extend([
-        leaf(
-            "probes",
-            "Could not run the network probes",
-            State::from(&snapshot.probes),
-        ),
-        leaf(
+    leaves.push(leaf(
+        "probes",
+        "Could not run the network probes",
+        State::from(&snapshot.probes),
+    ));
+    match &snapshot.peripherals {
+        Section::Ok(peripherals) => leaves.extend([
+            leaf(
+                "peripherals.usb",
+                "Could not read the USB devices",
+                State::from(&peripherals.usb),
+            ),
+            leaf(
+                "peripherals.printers",
+                "Could not read the printers",
+                State::from(&peripherals.printers),
+            ),
+            leaf(
+                "peripherals.displays",
+                "Could not read the displays",
+                State::from(&peripherals.displays),
+            ),
+            leaf(
+                "peripherals.audio",
+                "Could not read the sound devices",
+                State::from(&peripherals.audio),
+            ),
+            leaf(
+                "peripherals.power",
+                "Could not read the battery and power state",
+                State::from(&peripherals.power),
+            ),
+            leaf(
+                "peripherals.input",
+                "Could not read the keyboards and mice",
+                State::from(&peripherals.input),
+            ),
+            leaf(
+                "peripherals.bluetooth",
+                "Could not read the Bluetooth state",
+                State::from(&peripherals.bluetooth),
+            ),
+            leaf(
+                "peripherals.cameras",
+                "Could not read the cameras",
+                State::from(&peripherals.cameras),
+            ),
+        ]),
+        other => leaves.push(leaf(
             "peripherals",
             "Could not read the peripherals",
-            State::from(&snapshot.peripherals),
-        ),
-    ]);
+            State::from(other),
+        )),
+    }
     leaves
 }
 

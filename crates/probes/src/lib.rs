@@ -1,29 +1,48 @@
 //! Gathers each section of a sitrep snapshot from the machine it runs on.
 //!
 //! The platform-neutral facade is one module per section (`os`, `hardware`, `disks`,
-//! `network`), each with a single `gather(&Ctx)` entry point; the platform modules behind `cfg`
-//! (`linux/`, and `unknown/` for platforms without readers yet) implement it, so callers never
-//! write `cfg`. Readers do IO below [`Ctx::root`], so tests point them at fixture trees;
-//! parsers are pure functions on text. The active network probes live in [`active`].
+//! `network`, `peripherals`), each with a `gather(&Ctx)` entry point; the platform modules behind `cfg`
+//! (`linux/`, `windows/`, `macos/`, and `unknown/` for the rest) implement it, so callers never
+//! write `cfg`. Linux readers do IO below [`Ctx::root`], so tests point them at fixture trees;
+//! the Windows and macOS readers run the system's tools and hand their output to the parsers
+//! in [`parse`], which are compiled everywhere so they are tested on Linux from recorded
+//! output. The active network probes live in [`active`].
 
 pub mod active;
+pub mod cups;
 pub mod disks;
+pub mod edid;
 pub mod hardware;
 pub mod network;
 pub mod os;
+pub mod peripherals;
+
+pub mod parse;
 
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 use linux as platform;
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as platform;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as platform;
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 mod unknown;
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 use unknown as platform;
+// Tested on every platform; only the Windows and macOS readers run tools.
+#[cfg(any(test, windows, target_os = "macos"))]
+mod command;
 
+mod credentials;
 mod error;
 
-pub use error::{ParseError, ReadError};
+pub use error::{CommandFailure, ParseError, ReadError};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

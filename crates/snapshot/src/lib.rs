@@ -7,6 +7,7 @@
 mod finding;
 mod machine;
 mod network;
+mod peripherals;
 mod probe;
 mod section;
 
@@ -15,6 +16,11 @@ pub use machine::{Cpu, Disk, Hardware, Memory, Os, Swap};
 pub use network::{
     AddressScope, DnsConfig, Interface, InterfaceAddress, Network, OperState, Proxy, ProxySetting,
     Route, Routing,
+};
+pub use peripherals::{
+    Audio, Battery, BatteryStatus, Bluetooth, BluetoothAdapter, Camera, CupsStatus, Display,
+    InputDevice, InputKind, Monitor, PcmDevice, Peripherals, Power, PrintQueue, PrinterState,
+    Printers, RfkillSwitch, SoundCard, UsbDevice, UsbInterface,
 };
 pub use probe::{
     DnsAnswer, DnsDetail, HttpDetail, PingDetail, PingSocket, ProbeDetail, ProbeFailure,
@@ -80,13 +86,6 @@ pub enum Trigger {
     HelpRequest,
     SpecialistRequest,
 }
-
-/// Peripheral state (USB, printers, displays, audio, battery, input, bluetooth, cameras).
-///
-/// The agent fills this in from schema version 1 on as readers land; until a reader exists on
-/// a platform the section is `skipped` with the reason.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
-pub struct Peripherals {}
 
 /// The JSON Schema of [`Snapshot`], as published by `sitrep schema`.
 pub fn json_schema() -> serde_json::Value {

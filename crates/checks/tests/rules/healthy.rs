@@ -5,13 +5,15 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sitrep_snapshot::{
-    AddressScope, AgentInfo, Cpu, Disk, DnsAnswer, DnsConfig, DnsDetail, Finding, Hardware,
-    HttpDetail, Interface, InterfaceAddress, Memory, Network, OperState, Os, PingDetail,
-    PingSocket, ProbeDetail, ProbeFailure, ProbeFailureKind, ProbeOutcome, ProbeResult, Proxy,
-    Route, Routing, SCHEMA_VERSION, Section, Snapshot, Swap, TargetRole, TcpDetail, TlsCertificate,
-    Trigger,
+    AddressScope, AgentInfo, Bluetooth, Cpu, Disk, Display, DnsAnswer, DnsConfig, DnsDetail,
+    Finding, Hardware, HttpDetail, Interface, InterfaceAddress, Memory, Network, OperState, Os,
+    Peripherals, PingDetail, PingSocket, Power, Printers, ProbeDetail, ProbeFailure,
+    ProbeFailureKind, ProbeOutcome, ProbeResult, Proxy, Route, Routing, SCHEMA_VERSION, Section,
+    Snapshot, Swap, TargetRole, TcpDetail, TlsCertificate, Trigger, UsbDevice,
 };
 use uuid::Uuid;
+
+use crate::healthy_peripherals::healthy_peripherals;
 
 pub const GIB: u64 = 1024 * 1024 * 1024;
 pub const MIB: u64 = 1024 * 1024;
@@ -157,7 +159,7 @@ pub fn healthy() -> Snapshot {
                 }),
             },
         ]),
-        peripherals: Section::skipped("no peripheral readers on this platform yet"),
+        peripherals: Section::Ok(healthy_peripherals()),
         findings: Vec::new(),
     }
 }
@@ -379,6 +381,30 @@ pub fn routing(snapshot: &mut Snapshot) -> &mut Routing {
 
 pub fn dns_config(snapshot: &mut Snapshot) -> &mut DnsConfig {
     ok_mut(&mut network(snapshot).dns)
+}
+
+pub fn peripherals(snapshot: &mut Snapshot) -> &mut Peripherals {
+    ok_mut(&mut snapshot.peripherals)
+}
+
+pub fn usb_devices(snapshot: &mut Snapshot) -> &mut Vec<UsbDevice> {
+    ok_mut(&mut peripherals(snapshot).usb)
+}
+
+pub fn printers(snapshot: &mut Snapshot) -> &mut Printers {
+    ok_mut(&mut peripherals(snapshot).printers)
+}
+
+pub fn displays(snapshot: &mut Snapshot) -> &mut Vec<Display> {
+    ok_mut(&mut peripherals(snapshot).displays)
+}
+
+pub fn power(snapshot: &mut Snapshot) -> &mut Power {
+    ok_mut(&mut peripherals(snapshot).power)
+}
+
+pub fn bluetooth(snapshot: &mut Snapshot) -> &mut Bluetooth {
+    ok_mut(&mut peripherals(snapshot).bluetooth)
 }
 
 pub fn probes(snapshot: &mut Snapshot) -> &mut Vec<ProbeResult> {

@@ -3,14 +3,16 @@
 use expect_test::{expect, expect_file};
 use sitrep_checks::{RULES, judge};
 use sitrep_snapshot::{
-    Disk, Finding, ProbeFailureKind, ProbeOutcome, Section, SectionErrorKind, Severity, Snapshot,
-    TargetRole,
+    Disk, Finding, PrinterState, ProbeFailureKind, ProbeOutcome, Section, SectionErrorKind,
+    Severity, Snapshot, TargetRole,
 };
 
 use crate::healthy::{
-    DAY, MIB, address, answer, certificate, disk, disks, dns_config, dns_detail, dns_name, failed,
-    hardware, healthy, http_detail, interface, os, ping, probe, probes, render, root_disk, routing,
+    DAY, MIB, address, answer, bluetooth, certificate, disk, disks, displays, dns_config,
+    dns_detail, dns_name, failed, hardware, healthy, http_detail, interface, os, peripherals, ping,
+    power, printers, probe, probes, render, root_disk, routing, usb_devices,
 };
+use crate::healthy_peripherals::usb_device;
 
 /// "fail disk.space [/]" per finding, enough to see the order.
 fn order(findings: &[Finding]) -> String {
@@ -36,14 +38,20 @@ fn healthy_snapshot_gives_one_pass_per_applicable_rule() {
             .all(|finding| finding.severity == Severity::Pass)
     );
     expect![[r#"
-        pass agent.section_unavailable: Snapshot complete: 8 sections gathered
-            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes; skipped: peripherals (no peripheral readers on this platform yet)
+        pass agent.section_unavailable: Snapshot complete: 16 sections gathered
+            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras
+        pass battery.health: Battery health OK on 1 battery
+            evidence: BAT0 (5B10W13975, SMP, Li-poly): 52.7 Wh of 57.0 Wh design (92.5 %), 112 cycles, charged 81 %
+        pass bluetooth.blocked: Bluetooth is on (hci0)
+            evidence: hci0: not blocked
         pass disk.inodes: Inodes OK on 1 filesystem
             evidence: /: 13,919,261 of 15,302,618 inodes free (9.0 % used)
         pass disk.root_read_only: The system disk (/) is writable
             evidence: / is mounted read-write on /dev/nvme0n1p2 (ext4)
         pass disk.space: Disk space OK on 2 filesystems
             evidence: /: 128.0 GiB free of 233.5 GiB (45.2 % used); /boot/efi: 475.7 MiB free of 511.0 MiB (6.9 % used)
+        pass display.disabled: 1 external monitor connected and in use
+            evidence: DP-1: DELL U2518D (serial 3C4YP86S582L)
         pass memory.available_low: Memory OK: 9.5 GiB available
             evidence: 9.5 GiB available of 16.0 GiB (59.3 %); swap 205.0 MiB of 2.0 GiB used (10.0 %)
         pass memory.swap_full: Swap OK: 205.0 MiB of 2.0 GiB used
@@ -76,6 +84,12 @@ fn healthy_snapshot_gives_one_pass_per_applicable_rule() {
             evidence: The system does not ask for a restart
         pass os.uptime_long: Last restart 3 days 4 hours ago
             evidence: Up 3 days 4 hours (since 2024-05-31 05:30 UTC)
+        pass printer.jobs_stuck: No print jobs stuck (0 jobs waiting)
+            evidence: No jobs waiting
+        pass printer.stopped: 1 print queue ready
+            evidence: Office: idle
+        pass usb.no_driver: 1 USB device with drivers
+            evidence: USB device 046d:c52b: usbhid
     "#]].assert_eq(&render(&findings));
 }
 
@@ -106,8 +120,11 @@ fn findings_are_sorted_worst_first_then_by_id_then_subject() {
         warn disk.space [/data]
         warn os.reboot_pending
         pass agent.section_unavailable
+        pass battery.health
+        pass bluetooth.blocked
         pass disk.inodes
         pass disk.root_read_only
+        pass display.disabled
         pass memory.swap_full
         pass net.dns.disagree
         pass net.dns.name_unresolved
@@ -121,6 +138,9 @@ fn findings_are_sorted_worst_first_then_by_id_then_subject() {
         pass net.route.no_default
         pass net.tcp.unreachable
         pass os.uptime_long
+        pass printer.jobs_stuck
+        pass printer.stopped
+        pass usb.no_driver
     "#]]
     .assert_eq(&order(&judge(&snapshot)));
 }
@@ -229,7 +249,23 @@ fn broken() -> Snapshot {
     ));
     http_detail(http).status = Some(503);
     http_detail(http).certificate = Some(certificate(5));
-    snapshot.peripherals = Section::error(SectionErrorKind::Io, "cannot read /sys/bus/usb/devices");
+    let office = &mut printers(&mut snapshot).queues[0];
+    office.state = PrinterState::Stopped;
+    office.state_reasons = vec!["paused".to_owned()];
+    office.jobs_waiting = 2;
+    office.oldest_job_age_s = Some(2 * 3600);
+    power(&mut snapshot).batteries[0].health_pct = Some(41.0);
+    usb_devices(&mut snapshot).push(usb_device(
+        "1-6",
+        "0bda",
+        "b812",
+        "vendor-specific",
+        &[("1-6:1.0", "vendor-specific", None)],
+    ));
+    displays(&mut snapshot)[1].enabled = false;
+    bluetooth(&mut snapshot).rfkill[0].hard_blocked = true;
+    peripherals(&mut snapshot).cameras =
+        Section::error(SectionErrorKind::Io, "cannot read /sys/class/video4linux");
     snapshot
 }
 
@@ -278,13 +314,19 @@ fn a_broken_snapshot_trips_every_rule_that_can_fire_together() {
         fail net.ipv4.apipa [eth0]
         fail net.route.no_default
         fail net.tcp.unreachable [mail.corp.example:993]
-        warn agent.section_unavailable [peripherals]
+        fail printer.jobs_stuck [Office]
+        fail printer.stopped [Office]
+        warn agent.section_unavailable [peripherals.cameras]
+        warn battery.health [BAT0]
+        warn bluetooth.blocked [hci0]
+        warn display.disabled [card1-DP-1]
         warn memory.swap_full
         warn net.dns.disagree [intranet.corp.example]
         warn net.http.certificate [https://intranet.corp.example/health]
         warn net.ping.unreachable [printer.corp.example]
         warn os.reboot_pending
         warn os.uptime_long
+        warn usb.no_driver [1-6]
         pass net.probe.permission
     "#]]
     .assert_eq(&order(&findings));

@@ -4,10 +4,12 @@
 mod disk;
 mod dns;
 mod healthy;
+mod healthy_peripherals;
 mod judge;
 mod memory;
 mod network;
 mod os;
+mod peripherals;
 mod ping;
 mod sections;
 mod services;

@@ -3,13 +3,13 @@
 use expect_test::expect;
 use sitrep_snapshot::{Section, SectionErrorKind};
 
-use crate::healthy::{healthy, judged, network};
+use crate::healthy::{healthy, judged, network, peripherals};
 
 #[test]
 fn every_section_gathered_passes_and_lists_skipped_ones() {
     expect![[r#"
-        pass agent.section_unavailable: Snapshot complete: 8 sections gathered
-            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes; skipped: peripherals (no peripheral readers on this platform yet)
+        pass agent.section_unavailable: Snapshot complete: 16 sections gathered
+            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras
     "#]].assert_eq(&judged(&healthy(), "agent."));
 }
 
@@ -57,5 +57,25 @@ fn a_failed_network_section_is_named_as_a_whole() {
         warn agent.section_unavailable [network]: Could not read the network configuration
             evidence: network: read error: /sys/class/net: No such file or directory (os error 2)
             remedy: Send this report to second-line support: this part could not be read, so the checks that need it were skipped.
+    "#]].assert_eq(&judged(&snapshot, "agent."));
+}
+
+#[test]
+fn a_failed_peripheral_kind_is_named_alone() {
+    let mut snapshot = healthy();
+    peripherals(&mut snapshot).printers = Section::error(
+        SectionErrorKind::Timeout,
+        "CUPS at /run/cups/cups.sock, CUPS-Get-Printers: no complete answer within 4 s",
+    );
+    peripherals(&mut snapshot).cameras = Section::skipped("not gathered on this platform yet");
+    expect![[r#"
+        warn agent.section_unavailable [peripherals.printers]: Could not read the printers
+            evidence: peripherals.printers: timed out: CUPS at /run/cups/cups.sock, CUPS-Get-Printers: no complete answer within 4 s
+            remedy: Run the report again; if this part keeps timing out, send the report to second-line support.
+    "#]].assert_eq(&judged(&snapshot, "agent."));
+    snapshot.peripherals = Section::skipped("not requested (--sections)");
+    expect![[r#"
+        pass agent.section_unavailable: Snapshot complete: 8 sections gathered
+            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes; skipped: peripherals (not requested (--sections))
     "#]].assert_eq(&judged(&snapshot, "agent."));
 }

@@ -7,6 +7,7 @@ pub mod disks;
 pub mod hardware;
 pub mod network;
 pub mod os;
+pub mod peripherals;
 
 use std::fs;
 use std::io;

@@ -3,7 +3,7 @@
 use expect_test::expect;
 use std::fs;
 
-use sitrep_probes::{Ctx, disks, hardware, network, os};
+use sitrep_probes::{Ctx, disks, hardware, network, os, peripherals};
 
 use crate::{check, fixture};
 
@@ -178,5 +178,90 @@ fn an_unreadable_meminfo_is_an_io_error() {
     "#]],
         root.path(),
         &hardware::gather(&Ctx::at(root.path())),
+    );
+}
+
+#[test]
+fn broken_peripheral_files_cost_only_their_own_kind() {
+    let root = fixture("broken-files");
+    let all = peripherals::gather(&Ctx::at(&root));
+    check(
+        expect![[r#"
+        Error(
+            SectionError {
+                kind: Parse,
+                message: "cannot parse <root>/proc/asound/cards: line 1: expected \"N [id]: driver - name\", found \" 0 [PCH            ]: HDA-Intel\"",
+            },
+        )
+    "#]],
+        &root,
+        &all.audio,
+    );
+    check(
+        expect![[r#"
+        Error(
+            SectionError {
+                kind: Parse,
+                message: "cannot parse <root>/proc/bus/input/devices: line 2: expected \"X: value\" in \"N Name=\\\"Logitech USB Receiver\\\"\"",
+            },
+        )
+    "#]],
+        &root,
+        &all.input,
+    );
+    check(
+        expect![[r#"
+        Ok(
+            [
+                Display {
+                    connector: "card0-HDMI-A-1",
+                    internal: false,
+                    connected: true,
+                    enabled: true,
+                    modes: [
+                        "1920x1200",
+                    ],
+                    preferred_mode: Some(
+                        "1920x1200",
+                    ),
+                    monitor: None,
+                    edid_error: Some(
+                        "EDID base block checksum is wrong (bytes sum to 0x40 mod 256, not 0)",
+                    ),
+                },
+            ],
+        )
+    "#]],
+        &root,
+        &all.displays,
+    );
+    check(
+        expect![[r#"
+        Ok(
+            [],
+        )
+    "#]],
+        &root,
+        &all.usb,
+    );
+}
+
+#[test]
+fn a_class_that_is_not_a_directory_is_an_io_error() {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let usb = root.path().join("sys/bus/usb");
+    fs::create_dir_all(&usb).expect("create sys/bus/usb");
+    fs::write(usb.join("devices"), "").expect("devices as a file");
+    check(
+        expect![[r#"
+            Error(
+                SectionError {
+                    kind: Io,
+                    message: "cannot read <root>/sys/bus/usb/devices: Not a directory (os error 20)",
+                },
+            )
+        "#]],
+        root.path(),
+        &peripherals::usb(&Ctx::at(root.path())),
     );
 }

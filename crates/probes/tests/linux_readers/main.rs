@@ -6,6 +6,8 @@ mod disks;
 mod hardware;
 mod network;
 mod os;
+mod peripherals;
+mod printers;
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};

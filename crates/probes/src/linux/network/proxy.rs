@@ -5,6 +5,7 @@
 
 use sitrep_snapshot::{Proxy, ProxySetting, Section};
 
+use crate::credentials::strip_credentials;
 use crate::linux::read_optional_file;
 use crate::{Ctx, ReadError};
 
@@ -80,51 +81,11 @@ pub fn environment_file_assignments(text: &str) -> impl Iterator<Item = (&str, &
     })
 }
 
-/// Removes `user:password@` from a proxy URL, with or without a scheme. Everything up to the
-/// last `@` goes, so a password that itself holds `@` or `/` cannot leak.
-pub fn strip_credentials(value: &str) -> String {
-    let (scheme, rest) = value
-        .find("://")
-        .map_or(("", value), |end| value.split_at(end + 3));
-    match rest.rsplit_once('@') {
-        Some((_credentials, host)) => format!("{scheme}{host}"),
-        None => value.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use expect_test::expect;
 
     use super::*;
-
-    #[test]
-    fn credentials_are_removed() {
-        assert_eq!(
-            strip_credentials("http://user:pass@proxy.corp.example:3128"),
-            "http://proxy.corp.example:3128"
-        );
-        assert_eq!(
-            strip_credentials("user:pass@proxy.corp.example:3128"),
-            "proxy.corp.example:3128"
-        );
-        assert_eq!(
-            strip_credentials("socks5h://alice@10.0.0.1:1080/"),
-            "socks5h://10.0.0.1:1080/"
-        );
-        assert_eq!(
-            strip_credentials("http://us%40er:p@ss/w0rd@proxy:8080/"),
-            "http://proxy:8080/"
-        );
-        assert_eq!(
-            strip_credentials("http://proxy.corp.example:3128/"),
-            "http://proxy.corp.example:3128/"
-        );
-        assert_eq!(
-            strip_credentials("localhost,127.0.0.1,.corp.example"),
-            "localhost,127.0.0.1,.corp.example"
-        );
-    }
 
     #[test]
     fn only_proxy_variables_are_copied() {

@@ -1,0 +1,8 @@
+//! The `peripherals` section on Windows, one module per source: Plug and Play devices (USB,
+//! Bluetooth, cameras, input), printers, monitors, batteries and sound devices.
+
+pub mod audio;
+pub mod displays;
+pub mod pnp;
+pub mod power;
+pub mod printers;
