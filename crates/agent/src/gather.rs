@@ -130,7 +130,7 @@ async fn read_peripherals(wanted: bool, deadline: Instant, ctx: &Ctx) -> Section
     if !wanted {
         return not_requested();
     }
-    let (usb, printers, displays, audio, power, input, bluetooth, cameras) = tokio::join!(
+    let (usb, printers, displays, audio, power, input, bluetooth, cameras, device_problems) = tokio::join!(
         read_section(true, "USB", deadline, ctx, kind::usb),
         read_section(true, "printers", deadline, ctx, kind::printers),
         read_section(true, "displays", deadline, ctx, kind::displays),
@@ -139,6 +139,13 @@ async fn read_peripherals(wanted: bool, deadline: Instant, ctx: &Ctx) -> Section
         read_section(true, "input devices", deadline, ctx, kind::input),
         read_section(true, "Bluetooth", deadline, ctx, kind::bluetooth),
         read_section(true, "cameras", deadline, ctx, kind::cameras),
+        read_section(
+            true,
+            "device problems",
+            deadline,
+            ctx,
+            kind::device_problems
+        ),
     );
     Section::Ok(Peripherals {
         usb,
@@ -149,6 +156,7 @@ async fn read_peripherals(wanted: bool, deadline: Instant, ctx: &Ctx) -> Section
         input,
         bluetooth,
         cameras,
+        device_problems,
     })
 }
 

@@ -170,6 +170,7 @@ impl<'p> Redactor<'p> {
         self.section(&mut peripherals.input, |_| {});
         self.section(&mut peripherals.bluetooth, |_| {});
         self.section(&mut peripherals.cameras, |_| {});
+        self.section(&mut peripherals.device_problems, |_| {});
     }
 
     fn interface(&self, interface: &mut Interface) {
@@ -605,6 +606,7 @@ mod tests {
                 sitrep_snapshot::SectionErrorKind::PermissionDenied,
                 "cannot read /home/alice/.cache",
             ),
+            device_problems: Section::Ok(Vec::new()),
         });
         let pseudonyms = all_kinds();
         let redacted = Redactor::new(&pseudonyms, &original).snapshot(original);

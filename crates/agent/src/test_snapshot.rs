@@ -84,6 +84,7 @@ pub fn realistic_snapshot() -> Snapshot {
         id: Some("debian".to_string()),
         version: Some("12".to_string()),
         pretty_name: Some("Debian GNU/Linux 12 (bookworm)".to_string()),
+        patch_level: None,
         kernel: Some("6.1.0-18-amd64".to_string()),
         hostname: Some("alice-laptop.corp.example".to_string()),
         arch: "x86_64".to_string(),

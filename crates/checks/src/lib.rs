@@ -11,6 +11,7 @@
 
 mod battery;
 mod bluetooth;
+mod device;
 mod disk;
 mod display;
 mod dns;
@@ -59,6 +60,7 @@ pub const RULES: &[RuleInfo] = &[
     printer::JOBS_STUCK,
     battery::HEALTH,
     usb::NO_DRIVER,
+    device::PROBLEM,
     display::DISABLED,
     bluetooth::BLOCKED,
 ];

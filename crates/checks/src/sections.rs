@@ -2,9 +2,9 @@
 //! be gathered (their own rules stay silent, so without it a failed reader would go unnoticed).
 
 use sitrep_snapshot::{
-    Bluetooth, Display, DnsConfig, Finding, Interface, Peripherals, Power, Printers, ProbeDetail,
-    ProbeResult, Routing, Section, SectionError, SectionErrorKind, Severity, Snapshot, TargetRole,
-    UsbDevice,
+    Bluetooth, DeviceProblem, Display, DnsConfig, Finding, Interface, Peripherals, Power, Printers,
+    ProbeDetail, ProbeResult, Routing, Section, SectionError, SectionErrorKind, Severity, Snapshot,
+    TargetRole, UsbDevice,
 };
 
 use crate::format;
@@ -40,6 +40,10 @@ pub(crate) fn displays(snapshot: &Snapshot) -> Option<&[Display]> {
 
 pub(crate) fn power(snapshot: &Snapshot) -> Option<&Power> {
     peripheral(snapshot, |p| &p.power)
+}
+
+pub(crate) fn device_problems(snapshot: &Snapshot) -> Option<&[DeviceProblem]> {
+    peripheral(snapshot, |p| &p.device_problems).map(Vec::as_slice)
 }
 
 pub(crate) fn bluetooth(snapshot: &Snapshot) -> Option<&Bluetooth> {
@@ -203,6 +207,11 @@ fn leaf_sections(snapshot: &Snapshot) -> Vec<SectionState<'_>> {
                 "peripherals.cameras",
                 "Could not read the cameras",
                 State::from(&peripherals.cameras),
+            ),
+            leaf(
+                "peripherals.device_problems",
+                "Could not read the devices with problems",
+                State::from(&peripherals.device_problems),
             ),
         ]),
         other => leaves.push(leaf(

@@ -1,6 +1,7 @@
 //! What changed between two snapshots of one device, for the specialist who asks "what is
 //! different since it last worked?": network (addresses, DNS, gateway, routes, links), disks,
-//! findings, OS and probe outcomes. Pure: no IO, no clock.
+//! findings, OS, probe outcomes and peripherals (USB devices, print queues, monitors, power).
+//! Pure: no IO, no clock.
 //!
 //! A part is compared only when both snapshots have it: a section that failed or was skipped
 //! on either side makes that part [`Part::NotComparable`], never "everything added" or
@@ -10,6 +11,7 @@ mod findings;
 mod html;
 mod machine;
 mod network;
+mod peripherals;
 mod probes;
 #[cfg(test)]
 mod tests;
@@ -20,6 +22,11 @@ pub use machine::{DiskChanges, DiskUsageChange, MountRef, OsChanges, TextChange}
 pub use network::{
     AddressFamily, DnsChanges, Gateway, GatewayChange, InterfaceAddressRef, InterfaceChanges,
     InterfaceStateChange, NetworkChanges, RouteRef, RoutingChanges,
+};
+pub use peripherals::{
+    BatteryHealthChange, DisplayChanges, DisplayEnabledChange, FlagChange, MonitorRef,
+    PeripheralChanges, PowerChanges, PrinterChanges, PrinterStateChange, QueueChange, QueueRef,
+    UsbChanges, UsbDeviceRef,
 };
 pub use probes::{ProbeChange, ProbeChanges, ProbeMethod, ProbeRef, ProbeState, ProbeStatus};
 
@@ -34,9 +41,6 @@ use uuid::Uuid;
 use crate::store::severity_schema;
 
 /// The changes from an older snapshot (`from`) to a newer one (`to`).
-///
-/// Peripherals are not compared yet: the snapshot has none until its readers land; they will
-/// be one more `Part` here (USB devices and printers added and removed).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SnapshotDiff {
     /// The snapshot compared against, usually the last good one.
@@ -46,6 +50,8 @@ pub struct SnapshotDiff {
     pub network: NetworkChanges,
     pub disks: Part<DiskChanges>,
     pub probes: Part<ProbeChanges>,
+    /// USB devices, print queues, monitors and power, each a part of its own.
+    pub peripherals: PeripheralChanges,
     pub findings: FindingChanges,
 }
 
@@ -109,6 +115,7 @@ impl SnapshotDiff {
             && self.network.is_empty()
             && self.disks.is_empty()
             && self.probes.is_empty()
+            && self.peripherals.is_empty()
             && self.findings.is_empty()
     }
 }
@@ -127,6 +134,10 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> SnapshotDiff {
             available(&old.probes),
             available(&new.probes),
             |old, new| probes::probe_changes(old, new),
+        ),
+        peripherals: peripherals::peripheral_changes(
+            available(&old.peripherals),
+            available(&new.peripherals),
         ),
         findings: findings::finding_changes(&old.findings, &new.findings),
     }
@@ -153,6 +164,18 @@ fn error_kind_label(kind: SectionErrorKind) -> &'static str {
         SectionErrorKind::Timeout => "timed out",
         SectionErrorKind::Unsupported => "unsupported",
         SectionErrorKind::Internal => "internal error",
+    }
+}
+
+/// A part inside a section (a network's DNS settings, the peripherals' printers), or why it is
+/// missing: the section's own reason when the whole section is.
+fn within<'a, S, T>(
+    section: &Result<&'a S, String>,
+    pick: impl FnOnce(&'a S) -> &'a Section<T>,
+) -> Result<&'a T, String> {
+    match section {
+        Ok(section) => available(pick(section)),
+        Err(reason) => Err(reason.clone()),
     }
 }
 

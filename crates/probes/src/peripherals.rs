@@ -3,8 +3,8 @@
 //! printers).
 
 use sitrep_snapshot::{
-    Audio, Bluetooth, Camera, Display, InputDevice, Peripherals, Power, Printers, Section,
-    UsbDevice,
+    Audio, Bluetooth, Camera, DeviceProblem, Display, InputDevice, Peripherals, Power, Printers,
+    Section, UsbDevice,
 };
 
 use crate::{Ctx, platform};
@@ -21,6 +21,7 @@ pub fn gather(ctx: &Ctx) -> Peripherals {
         input: input(ctx),
         bluetooth: bluetooth(ctx),
         cameras: cameras(ctx),
+        device_problems: device_problems(ctx),
     }
 }
 
@@ -54,4 +55,8 @@ pub fn bluetooth(ctx: &Ctx) -> Section<Bluetooth> {
 
 pub fn cameras(ctx: &Ctx) -> Section<Vec<Camera>> {
     platform::peripherals::cameras(ctx)
+}
+
+pub fn device_problems(ctx: &Ctx) -> Section<Vec<DeviceProblem>> {
+    platform::peripherals::device_problems(ctx)
 }

@@ -3,6 +3,8 @@
 //! Text, Markdown and HTML differ only in layout: which facts there are, their figures, and the
 //! wording for a missing section ("unavailable: ...", "skipped: ...") are decided here.
 
+mod peripherals;
+
 use std::fmt;
 
 use sitrep_checks::format::{bytes, duration, millis, whole_percent};
@@ -10,6 +12,12 @@ use sitrep_snapshot::{
     Cpu, Disk, DnsConfig, Finding, FindingSummary, Hardware, Interface, Network, OperState, Os,
     ProbeDetail, ProbeOutcome, ProbeResult, ProxySetting, Route, Routing, Section, Severity,
     Snapshot, TargetRole, Trigger,
+};
+
+pub(crate) use peripherals::{
+    BatteryFacts, CameraFacts, DisplayFacts, InputFacts, NO_BATTERIES, NO_CAMERAS, NO_DISPLAYS,
+    NO_INPUT, NO_PROBLEMS, NO_QUEUES, NO_RADIOS, NO_SOUND_CARDS, NO_USB, PeripheralFacts,
+    PowerFacts, PrinterFacts, ProblemFacts, QueueFacts, RadioFacts, SoundCardFacts, UsbFacts,
 };
 
 /// The rule whose per-filesystem findings colour the disk usage bars; its id is stable by design.
@@ -74,6 +82,7 @@ pub(crate) struct Facts<'a> {
     pub disks: Available<Vec<DiskFacts<'a>>>,
     pub network: Available<NetworkFacts<'a>>,
     pub probes: Available<Vec<ProbeFacts<'a>>>,
+    pub peripherals: Available<PeripheralFacts<'a>>,
     pub snapshot_id: String,
     pub agent_version: &'a str,
 }
@@ -122,6 +131,7 @@ impl<'a> Facts<'a> {
             network: available(&snapshot.network).map(NetworkFacts::of),
             probes: available(&snapshot.probes)
                 .map(|probes| probes.iter().map(ProbeFacts::of).collect()),
+            peripherals: available(&snapshot.peripherals).map(PeripheralFacts::of),
             snapshot_id: snapshot.id.to_string(),
             agent_version: &snapshot.agent.version,
         }
@@ -151,6 +161,8 @@ pub fn trigger_label(trigger: Trigger) -> &'static str {
 pub(crate) struct SystemFacts<'a> {
     /// The pretty name where the OS has one, e.g. "Debian GNU/Linux 12 (bookworm)".
     pub name: &'a str,
+    /// Windows' build and latest update, where the platform reports one.
+    pub patch_level: Option<&'a str>,
     pub kernel: Option<&'a str>,
     pub arch: &'a str,
     pub uptime: Option<String>,
@@ -174,6 +186,7 @@ impl<'a> SystemFacts<'a> {
         };
         SystemFacts {
             name: os.pretty_name.as_deref().unwrap_or(&os.name),
+            patch_level: os.patch_level.as_deref(),
             kernel: os.kernel.as_deref(),
             arch: &os.arch,
             uptime: os.uptime_seconds.map(duration),

@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sitrep_snapshot::{Finding, Severity, Snapshot};
 
 use crate::facts::{Facts, severity_label};
-use crate::sections::{Body, Cell, fact_sections};
+use crate::sections::{Body, Cell, FactSection, PERIPHERALS, fact_sections, peripheral_sections};
 
 /// The report's stylesheet, inlined by [`html`]; the web UI serves it as a file of its own.
 pub const STYLESHEET: &str = include_str!("report.css");
@@ -52,7 +52,7 @@ pub fn html(snapshot: &Snapshot) -> String {
 /// The report below its title, for a `main` element (the web UI gives it a heading of its
 /// own): the findings (`section#findings`: failures, then warnings, each with its evidence and
 /// hint; the passed checks folded in `details#passed`), then the sections of facts, each under
-/// an `h2`.
+/// an `h2`, and last `section#peripherals` with a section per kind under an `h3`.
 pub fn report_main(snapshot: &Snapshot) -> Markup {
     main_of(&Facts::of(snapshot))
 }
@@ -90,12 +90,27 @@ fn main_of(facts: &Facts) -> Markup {
             }
         }
         @for section in fact_sections(facts) {
-            section {
-                h2 { (section.title) }
-                @if let Some(lead) = &section.lead { p { (lead) } }
-                (body(&section.body))
+            section { h2 { (section.title) } (section_content(&section)) }
+        }
+        section #peripherals {
+            h2 { (PERIPHERALS) }
+            @match peripheral_sections(facts) {
+                Ok(sections) => {
+                    @for section in &sections {
+                        section { h3 { (section.title) } (section_content(section)) }
+                    }
+                }
+                Err(unavailable) => (body(&Body::Unavailable(unavailable))),
             }
         }
+    }
+}
+
+/// A section below its heading: the lead, then the table.
+fn section_content(section: &FactSection) -> Markup {
+    html! {
+        @if let Some(lead) = &section.lead { p { (lead) } }
+        (body(&section.body))
     }
 }
 
@@ -186,6 +201,9 @@ fn cell(cell: &Cell) -> Markup {
                 }
             }
         }
+        Cell::Nested { depth, text } => html! {
+            span.nested style=(format!("padding-left: {depth}em")) { (text) }
+        },
         Cell::Badge { severity, label } => badge(*severity, label),
     }
 }

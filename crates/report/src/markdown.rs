@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use sitrep_snapshot::{Finding, Snapshot};
 
 use crate::facts::{Facts, severity_label};
-use crate::sections::{Body, Cell, fact_sections};
+use crate::sections::{Body, Cell, FactSection, PERIPHERALS, fact_sections, peripheral_sections};
 
 /// The report as Markdown: verdict and findings first, then one table per section.
 pub fn markdown(snapshot: &Snapshot) -> String {
@@ -48,12 +48,19 @@ pub fn markdown(snapshot: &Snapshot) -> String {
     }
 
     for section in fact_sections(&facts) {
-        let _ = writeln!(out, "## {}\n", section.title);
-        if let Some(lead) = &section.lead {
-            let _ = writeln!(out, "{}\n", escape(lead));
+        write_section(&mut out, "##", &section);
+    }
+    let _ = writeln!(out, "## {PERIPHERALS}\n");
+    match peripheral_sections(&facts) {
+        Ok(sections) => {
+            for section in sections {
+                write_section(&mut out, "###", &section);
+            }
         }
-        write_body(&mut out, &section.body);
-        out.push('\n');
+        Err(unavailable) => {
+            write_body(&mut out, &Body::Unavailable(unavailable));
+            out.push('\n');
+        }
     }
 
     // The blank line keeps `---` a rule; right under a paragraph it would underline a heading.
@@ -80,6 +87,15 @@ fn write_problem(out: &mut String, finding: &Finding) {
     if !finding.remediation.is_empty() {
         let _ = writeln!(out, "  - Try: {}", escape(&finding.remediation));
     }
+}
+
+fn write_section(out: &mut String, heading: &str, section: &FactSection) {
+    let _ = writeln!(out, "{heading} {}\n", section.title);
+    if let Some(lead) = &section.lead {
+        let _ = writeln!(out, "{}\n", escape(lead));
+    }
+    write_body(out, &section.body);
+    out.push('\n');
 }
 
 fn write_body(out: &mut String, body: &Body) {
@@ -116,6 +132,8 @@ fn cell(cell: &Cell) -> String {
     match cell {
         Cell::Text(text) | Cell::Figure(text) => escape(text),
         Cell::Usage { label, .. } => escape(label),
+        // No-break spaces, as a table cell loses its leading spaces.
+        Cell::Nested { depth, text } => "\u{a0}\u{a0}".repeat(*depth) + &escape(text),
         Cell::Badge { label, .. } => format!("**{}**", escape(label)),
     }
 }

@@ -1,6 +1,8 @@
 //! The facts laid out as titled tables, shared by the Markdown and HTML reports so both show the
 //! same sections, columns and rows in the same order.
 
+mod peripherals;
+
 use sitrep_snapshot::{ProxySetting, Severity};
 
 use crate::facts::{
@@ -45,6 +47,11 @@ pub(crate) enum Cell {
         percent: f64,
         label: String,
         severity: Option<Severity>,
+    },
+    /// A row's place in a tree (a USB device below its hub), drawn indented by `depth`.
+    Nested {
+        depth: usize,
+        text: String,
     },
     /// A judgement, drawn as a coloured badge that also carries its label.
     Badge {
@@ -140,6 +147,19 @@ pub(crate) fn fact_sections(facts: &Facts) -> Vec<FactSection> {
     sections
 }
 
+/// The heading above the peripherals' sections.
+pub(crate) const PERIPHERALS: &str = "Peripherals";
+
+/// The peripherals below their own heading, one section per kind; or why the snapshot has
+/// none at all (one line then, not one per kind).
+pub(crate) fn peripheral_sections(facts: &Facts) -> Available<Vec<FactSection>> {
+    facts
+        .peripherals
+        .as_ref()
+        .map(peripherals::sections)
+        .map_err(Unavailable::clone)
+}
+
 fn system_pairs(host: &str, system: &SystemFacts) -> Body {
     let uptime = system
         .uptime
@@ -148,16 +168,23 @@ fn system_pairs(host: &str, system: &SystemFacts) -> Body {
             Some(boot_time) => format!("{uptime} (since {boot_time})"),
             None => uptime.to_string(),
         });
-    Body::Pairs(vec![
+    let mut pairs = vec![
         ("Host", Cell::text(host)),
         ("System", Cell::text(system.name)),
+    ];
+    // Only Windows and macOS report one; a row saying "unknown" on every Linux machine says nothing.
+    if let Some(patch_level) = system.patch_level {
+        pairs.push(("Patch level", Cell::text(patch_level)));
+    }
+    pairs.extend([
         ("Kernel", Cell::optional(system.kernel)),
         ("Architecture", Cell::text(system.arch)),
         ("Uptime", Cell::optional(uptime)),
         ("Time zone", Cell::optional(system.timezone)),
         ("Users", Cell::optional(system.users.as_deref())),
         ("Restart", Cell::text(&system.restart)),
-    ])
+    ]);
+    Body::Pairs(pairs)
 }
 
 fn hardware_pairs(hardware: &HardwareFacts) -> Body {

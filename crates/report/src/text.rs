@@ -1,5 +1,7 @@
 //! The terminal report: the pass/warn/fail summary and the findings first, then one line per fact.
 
+mod peripherals;
+
 use std::fmt::Write as _;
 
 use sitrep_snapshot::{Finding, Severity, Snapshot};
@@ -127,6 +129,10 @@ fn write_facts(out: &mut String, facts: &Facts, style: Style) {
     lines.one(
         "System",
         facts.system.as_ref().map(|system| {
+            let patch = system
+                .patch_level
+                .map(|patch| format!(" (build {patch})"))
+                .unwrap_or_default();
             let kernel = system
                 .kernel
                 .map(|kernel| format!(", kernel {kernel}"))
@@ -136,7 +142,7 @@ fn write_facts(out: &mut String, facts: &Facts, style: Style) {
                 .as_deref()
                 .map(|uptime| format!(", up {uptime}"))
                 .unwrap_or_default();
-            format!("{}{kernel}, {}{uptime}", system.name, system.arch)
+            format!("{}{patch}{kernel}, {}{uptime}", system.name, system.arch)
         }),
     );
     match &facts.hardware {
@@ -246,6 +252,10 @@ fn write_facts(out: &mut String, facts: &Facts, style: Style) {
             .map(|probes| probes.iter().map(probe_line).collect()),
         NO_PROBES,
     );
+    match &facts.peripherals {
+        Ok(facts) => peripherals::write(&mut lines, facts),
+        Err(unavailable) => lines.one("Peripherals", Err(unavailable)),
+    }
 }
 
 fn probe_line(probe: &ProbeFacts) -> String {

@@ -1,6 +1,7 @@
 //! Hostile strings from a machine (host name, finding texts, interface names, DNS search
-//! domains, probe targets, proxy values) stay text in every form: no markup, no broken tables,
-//! no terminal control sequences.
+//! domains, probe targets, proxy values, USB product names, print queues, monitor models, input
+//! device names) stay text in every form: no markup, no broken tables, no terminal control
+//! sequences.
 
 use sitrep_report::{Style, html, markdown, text};
 use sitrep_snapshot::{Finding, ProbeDetail, Section, Severity, Snapshot};
@@ -55,7 +56,36 @@ fn hostile() -> Snapshot {
     if let ProbeDetail::Http(detail) = &mut probes[7].detail {
         detail.url = format!("https://x/{ATTRIBUTE_BREAKOUT}|");
     }
+    hostile_peripherals(&mut snapshot);
     snapshot
+}
+
+/// What a USB device, a print server or a monitor can say about itself: anyone can program a
+/// USB stick's product string or name a shared printer.
+fn hostile_peripherals(snapshot: &mut Snapshot) {
+    let Section::Ok(peripherals) = &mut snapshot.peripherals else {
+        panic!("the fixture has peripherals")
+    };
+    let Section::Ok(usb) = &mut peripherals.usb else {
+        panic!("the fixture has USB devices")
+    };
+    usb[2].product = Some(format!("USB|Receiver{SCRIPT}\x1b[2J"));
+    let Section::Ok(printers) = &mut peripherals.printers else {
+        panic!("the fixture has printers")
+    };
+    printers.queues[0].name = format!("*Finance*|{SCRIPT}");
+    printers.queues[0].state_message =
+        Some(format!("jam\n# injected heading {ATTRIBUTE_BREAKOUT}"));
+    let Section::Ok(displays) = &mut peripherals.displays else {
+        panic!("the fixture has displays")
+    };
+    if let Some(monitor) = &mut displays[2].monitor {
+        monitor.model = Some(format!("U25|18D{ATTRIBUTE_BREAKOUT}"));
+    }
+    let Section::Ok(input) = &mut peripherals.input else {
+        panic!("the fixture has input devices")
+    };
+    input[0].name = format!("kbd|{SCRIPT}\x1b]0;owned\x07");
 }
 
 #[test]
@@ -84,6 +114,18 @@ fn html_keeps_hostile_strings_as_text() {
         page.contains("corp.example|&quot;&gt;&lt;img"),
         "the search domain is shown"
     );
+    assert!(
+        page.contains("USB|Receiver&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the USB product is shown"
+    );
+    assert!(
+        page.contains("*Finance*|&lt;script&gt;"),
+        "the queue is shown"
+    );
+    assert!(
+        page.contains("U25|18D&quot;&gt;&lt;img"),
+        "the monitor is shown"
+    );
 }
 
 #[test]
@@ -103,6 +145,14 @@ fn markdown_keeps_hostile_strings_as_text() {
     assert!(
         report.contains("\\_x\\_"),
         "emphasis underscores are escaped"
+    );
+    assert!(
+        report.contains("Logitech USB\\|Receiver\\<script\\>"),
+        "the USB product is escaped"
+    );
+    assert!(
+        report.contains("\\*Finance\\*\\|\\<script\\>"),
+        "the queue is escaped"
     );
 
     let headings: Vec<&str> = report
@@ -160,4 +210,7 @@ fn text_shows_control_characters_escaped() {
     );
     assert!(report.contains("eth|0<script>alert(1)</script>\\u{1b}[2J"));
     assert!(report.contains("Title | with pipe <script>alert(1)</script>\\n# injected heading"));
+    assert!(report.contains("Logitech USB|Receiver<script>alert(1)</script>\\u{1b}[2J (hid)"));
+    assert!(report.contains("kbd|<script>alert(1)</script>\\u{1b}]0;owned\\u{7}"));
+    assert!(report.contains("\"jam\\n# injected heading"));
 }

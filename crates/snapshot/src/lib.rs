@@ -18,9 +18,9 @@ pub use network::{
     Route, Routing,
 };
 pub use peripherals::{
-    Audio, Battery, BatteryStatus, Bluetooth, BluetoothAdapter, Camera, CupsStatus, Display,
-    InputDevice, InputKind, Monitor, PcmDevice, Peripherals, Power, PrintQueue, PrinterState,
-    Printers, RfkillSwitch, SoundCard, UsbDevice, UsbInterface,
+    Audio, Battery, BatteryStatus, Bluetooth, BluetoothAdapter, Camera, CupsStatus, DeviceProblem,
+    Display, InputDevice, InputKind, Monitor, PcmDevice, Peripherals, Power, PrintQueue,
+    PrinterState, Printers, RfkillSwitch, SoundCard, UsbDevice, UsbInterface,
 };
 pub use probe::{
     DnsAnswer, DnsDetail, HttpDetail, PingDetail, PingSocket, ProbeDetail, ProbeFailure,

@@ -15,8 +15,15 @@ pub struct Os {
     pub id: Option<String>,
     /// e.g. "12".
     pub version: Option<String>,
-    /// e.g. "Debian GNU/Linux 12 (bookworm)".
+    /// e.g. "Debian GNU/Linux 12 (bookworm)", "Windows 11 Pro 23H2".
     pub pretty_name: Option<String>,
+    /// How far the installed release is patched, where the platform says more than its
+    /// version: on Windows the build with its update revision and the update installed last
+    /// ("22631.4460, latest update KB5046633 of 2024-11-13"), on macOS a Rapid Security
+    /// Response ("13.4.1 (a), Rapid Security Response"); `None` on Linux, whose kernel and
+    /// package versions say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_level: Option<String>,
     pub kernel: Option<String>,
     pub hostname: Option<String>,
     /// CPU architecture the OS runs, e.g. `x86_64`.

@@ -17,6 +17,40 @@ pub struct Peripherals {
     pub input: Section<Vec<InputDevice>>,
     pub bluetooth: Section<Bluetooth>,
     pub cameras: Section<Vec<Camera>>,
+    /// Devices the system lists but cannot use (Device Manager's problem devices on Windows,
+    /// PCI devices without a driver on Linux). Missing in snapshots of older agents.
+    #[serde(default = "not_gathered")]
+    pub device_problems: Section<Vec<DeviceProblem>>,
+}
+
+fn not_gathered() -> Section<Vec<DeviceProblem>> {
+    Section::skipped("not gathered by this agent version")
+}
+
+/// A device the system knows of but cannot use: no driver, a driver that failed, or one
+/// switched off.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceProblem {
+    /// What Device Manager or the device's ids call it, e.g. "Goodix MOC Fingerprint",
+    /// "Realtek RTS522A PCI Express Card Reader".
+    pub name: String,
+    /// The platform's id for it: a Windows device instance path
+    /// (`PCI\VEN_8086&DEV_A0FC&...`) or a PCI address (`0000:00:14.3`).
+    pub device_id: String,
+    /// Its class, e.g. `Net`, `Camera` (Device Manager's) or `network`, `card-reader`
+    /// (from the PCI class code).
+    pub class: Option<String>,
+    /// How it is attached: `pci`, `usb`, `acpi`, `hdaudio`, `bluetooth`...
+    pub bus: Option<String>,
+    /// The platform's problem code: Device Manager's `ConfigManagerErrorCode` on Windows;
+    /// `None` on Linux, which has none.
+    pub code: Option<u32>,
+    /// The problem in words, e.g. "The drivers for this device are not installed (code 28)".
+    pub problem: String,
+    /// The driver it runs or is meant to run, where known.
+    pub driver: Option<String>,
+    /// Switched off on purpose (Device Manager's "disabled", code 22), not broken.
+    pub disabled: bool,
 }
 
 /// One USB device (root hubs included), in bus order.

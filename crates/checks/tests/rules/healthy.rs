@@ -5,9 +5,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sitrep_snapshot::{
-    AddressScope, AgentInfo, Bluetooth, Cpu, Disk, Display, DnsAnswer, DnsConfig, DnsDetail,
-    Finding, Hardware, HttpDetail, Interface, InterfaceAddress, Memory, Network, OperState, Os,
-    Peripherals, PingDetail, PingSocket, Power, Printers, ProbeDetail, ProbeFailure,
+    AddressScope, AgentInfo, Bluetooth, Cpu, DeviceProblem, Disk, Display, DnsAnswer, DnsConfig,
+    DnsDetail, Finding, Hardware, HttpDetail, Interface, InterfaceAddress, Memory, Network,
+    OperState, Os, Peripherals, PingDetail, PingSocket, Power, Printers, ProbeDetail, ProbeFailure,
     ProbeFailureKind, ProbeOutcome, ProbeResult, Proxy, Route, Routing, SCHEMA_VERSION, Section,
     Snapshot, Swap, TargetRole, TcpDetail, TlsCertificate, Trigger, UsbDevice,
 };
@@ -172,6 +172,7 @@ fn os_info() -> Os {
         id: Some("debian".to_owned()),
         version: Some("12".to_owned()),
         pretty_name: Some("Debian GNU/Linux 12 (bookworm)".to_owned()),
+        patch_level: None,
         kernel: Some("6.1.0-21-amd64".to_owned()),
         hostname: Some("laptop-17".to_owned()),
         arch: "x86_64".to_owned(),
@@ -389,6 +390,10 @@ pub fn peripherals(snapshot: &mut Snapshot) -> &mut Peripherals {
 
 pub fn usb_devices(snapshot: &mut Snapshot) -> &mut Vec<UsbDevice> {
     ok_mut(&mut peripherals(snapshot).usb)
+}
+
+pub fn device_problems(snapshot: &mut Snapshot) -> &mut Vec<DeviceProblem> {
+    ok_mut(&mut peripherals(snapshot).device_problems)
 }
 
 pub fn printers(snapshot: &mut Snapshot) -> &mut Printers {

@@ -2,9 +2,9 @@
 //! peripheral rules' tests add.
 
 use sitrep_snapshot::{
-    Audio, Battery, BatteryStatus, Bluetooth, BluetoothAdapter, Camera, CupsStatus, Display,
-    InputDevice, InputKind, Monitor, Peripherals, Power, PrintQueue, PrinterState, Printers,
-    RfkillSwitch, Section, SoundCard, UsbDevice, UsbInterface,
+    Audio, Battery, BatteryStatus, Bluetooth, BluetoothAdapter, Camera, CupsStatus, DeviceProblem,
+    Display, InputDevice, InputKind, Monitor, Peripherals, Power, PrintQueue, PrinterState,
+    Printers, RfkillSwitch, Section, SoundCard, UsbDevice, UsbInterface,
 };
 
 /// A docked laptop: keyboard and receiver on USB, one external monitor beside the panel, a
@@ -115,6 +115,21 @@ pub fn healthy_peripherals() -> Peripherals {
             driver: Some("uvcvideo".to_owned()),
             usb_path: Some("1-4".to_owned()),
         }]),
+        device_problems: Section::Ok(Vec::new()),
+    }
+}
+
+/// A PCIe Wi-Fi card as the Linux reader reports it when its firmware is missing.
+pub fn driverless_wifi_card() -> DeviceProblem {
+    DeviceProblem {
+        name: "Intel wireless network controller (8086:2725)".to_owned(),
+        device_id: "0000:03:00.0".to_owned(),
+        class: Some("wireless network controller".to_owned()),
+        bus: Some("pci".to_owned()),
+        code: None,
+        problem: "No driver is bound to this device".to_owned(),
+        driver: None,
+        disabled: false,
     }
 }
 

@@ -8,11 +8,11 @@ use sitrep_snapshot::{
 };
 
 use crate::healthy::{
-    DAY, MIB, address, answer, bluetooth, certificate, disk, disks, displays, dns_config,
-    dns_detail, dns_name, failed, hardware, healthy, http_detail, interface, os, peripherals, ping,
-    power, printers, probe, probes, render, root_disk, routing, usb_devices,
+    DAY, MIB, address, answer, bluetooth, certificate, device_problems, disk, disks, displays,
+    dns_config, dns_detail, dns_name, failed, hardware, healthy, http_detail, interface, os,
+    peripherals, ping, power, printers, probe, probes, render, root_disk, routing, usb_devices,
 };
-use crate::healthy_peripherals::usb_device;
+use crate::healthy_peripherals::{driverless_wifi_card, usb_device};
 
 /// "fail disk.space [/]" per finding, enough to see the order.
 fn order(findings: &[Finding]) -> String {
@@ -38,12 +38,14 @@ fn healthy_snapshot_gives_one_pass_per_applicable_rule() {
             .all(|finding| finding.severity == Severity::Pass)
     );
     expect![[r#"
-        pass agent.section_unavailable: Snapshot complete: 16 sections gathered
-            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras
+        pass agent.section_unavailable: Snapshot complete: 17 sections gathered
+            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras, peripherals.device_problems
         pass battery.health: Battery health OK on 1 battery
             evidence: BAT0 (5B10W13975, SMP, Li-poly): 52.7 Wh of 57.0 Wh design (92.5 %), 112 cycles, charged 81 %
         pass bluetooth.blocked: Bluetooth is on (hci0)
             evidence: hci0: not blocked
+        pass device.problem: Every device has a working driver
+            evidence: No device reports a problem
         pass disk.inodes: Inodes OK on 1 filesystem
             evidence: /: 13,919,261 of 15,302,618 inodes free (9.0 % used)
         pass disk.root_read_only: The system disk (/) is writable
@@ -122,6 +124,7 @@ fn findings_are_sorted_worst_first_then_by_id_then_subject() {
         pass agent.section_unavailable
         pass battery.health
         pass bluetooth.blocked
+        pass device.problem
         pass disk.inodes
         pass disk.root_read_only
         pass display.disabled
@@ -264,6 +267,7 @@ fn broken() -> Snapshot {
     ));
     displays(&mut snapshot)[1].enabled = false;
     bluetooth(&mut snapshot).rfkill[0].hard_blocked = true;
+    device_problems(&mut snapshot).push(driverless_wifi_card());
     peripherals(&mut snapshot).cameras =
         Section::error(SectionErrorKind::Io, "cannot read /sys/class/video4linux");
     snapshot
@@ -319,6 +323,7 @@ fn a_broken_snapshot_trips_every_rule_that_can_fire_together() {
         warn agent.section_unavailable [peripherals.cameras]
         warn battery.health [BAT0]
         warn bluetooth.blocked [hci0]
+        warn device.problem [0000:03:00.0]
         warn display.disabled [card1-DP-1]
         warn memory.swap_full
         warn net.dns.disagree [intranet.corp.example]

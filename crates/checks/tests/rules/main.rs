@@ -1,6 +1,7 @@
 //! Every rule on a healthy snapshot changed in one place; expectations are expect-test snapshots
 //! (`UPDATE_EXPECT=1 cargo test -p sitrep-checks` rewrites them for review).
 
+mod device;
 mod disk;
 mod dns;
 mod healthy;

@@ -118,8 +118,8 @@ fn skipped_hardware_section_gives_nothing() {
     snapshot.hardware = Section::skipped("--sections os,disks");
     expect![[r#"
         --
-        pass agent.section_unavailable: Snapshot complete: 15 sections gathered
-            evidence: Gathered: os, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras; skipped: hardware (--sections os,disks)
+        pass agent.section_unavailable: Snapshot complete: 16 sections gathered
+            evidence: Gathered: os, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras, peripherals.device_problems; skipped: hardware (--sections os,disks)
     "#]].assert_eq(&format!(
         "{}--\n{}",
         judged(&snapshot, "memory."),

@@ -8,8 +8,8 @@ use crate::healthy::{healthy, judged, network, peripherals};
 #[test]
 fn every_section_gathered_passes_and_lists_skipped_ones() {
     expect![[r#"
-        pass agent.section_unavailable: Snapshot complete: 16 sections gathered
-            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras
+        pass agent.section_unavailable: Snapshot complete: 17 sections gathered
+            evidence: Gathered: os, hardware, disks, network.interfaces, network.routing, network.dns, network.proxy, probes, peripherals.usb, peripherals.printers, peripherals.displays, peripherals.audio, peripherals.power, peripherals.input, peripherals.bluetooth, peripherals.cameras, peripherals.device_problems
     "#]].assert_eq(&judged(&healthy(), "agent."));
 }
 

@@ -1,8 +1,11 @@
 //! The diff as an HTML fragment (`<section id="diff">`) for the web UI: a heading per part
 //! with what was added (`li.added`), removed (`li.removed`) or changed (`li.changed`).
 //!
-//! Every value came from a machine (interface names, mount points, finding titles), so each is
-//! spliced as text and escaped by maud; nothing here is `PreEscaped`.
+//! Every value came from a machine (interface names, mount points, finding titles, USB product
+//! names, print queues), so each is spliced as text and escaped by maud; nothing here is
+//! `PreEscaped`.
+
+mod peripherals;
 
 use std::net::IpAddr;
 
@@ -38,7 +41,10 @@ pub fn diff_html(diff: &SnapshotDiff) -> Markup {
         Block::part("dns", "DNS settings", &diff.network.dns, dns),
         Block::part("disks", "Disks", &diff.disks, disks),
         Block::part("probes", "Network probes", &diff.probes, probes),
-    ];
+    ]
+    .into_iter()
+    .chain(peripherals::blocks(&diff.peripherals))
+    .collect::<Vec<_>>();
     let unchanged: Vec<&str> = parts
         .iter()
         .filter(|part| matches!(part.body, Body::Unchanged))

@@ -36,7 +36,7 @@ pub struct TextChange {
 }
 
 impl TextChange {
-    fn of(from: Option<String>, to: Option<String>) -> Option<TextChange> {
+    pub(super) fn of(from: Option<String>, to: Option<String>) -> Option<TextChange> {
         (from != to).then_some(TextChange { from, to })
     }
 }
@@ -156,6 +156,6 @@ fn used_bytes(disk: &Disk) -> Option<i128> {
     Some(i128::from(disk.total_bytes?) - i128::from(disk.available_bytes?))
 }
 
-fn one_decimal(value: f64) -> f64 {
+pub(super) fn one_decimal(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }

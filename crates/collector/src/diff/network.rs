@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
-use sitrep_snapshot::{Interface, Network, OperState, Route, Routing, Section};
+use sitrep_snapshot::{Interface, Network, OperState, Route, Routing};
 use utoipa::ToSchema;
 
-use super::{Changes, Part, added_removed, available, compare};
+use super::{Changes, Part, added_removed, compare, within};
 
 /// Each part of the network section is compared on its own, as the snapshot gathers each on
 /// its own: an unreadable resolv.conf leaves the interfaces comparable.
@@ -175,18 +175,18 @@ pub(super) fn network_changes(
 ) -> NetworkChanges {
     NetworkChanges {
         interfaces: compare(
-            part(&old, |network| &network.interfaces),
-            part(&new, |network| &network.interfaces),
+            within(&old, |network| &network.interfaces),
+            within(&new, |network| &network.interfaces),
             |old, new| interface_changes(old, new),
         ),
         routing: compare(
-            part(&old, |network| &network.routing),
-            part(&new, |network| &network.routing),
+            within(&old, |network| &network.routing),
+            within(&new, |network| &network.routing),
             routing_changes,
         ),
         dns: compare(
-            part(&old, |network| &network.dns),
-            part(&new, |network| &network.dns),
+            within(&old, |network| &network.dns),
+            within(&new, |network| &network.dns),
             |old, new| {
                 let (servers_added, servers_removed) = added_removed(&old.servers, &new.servers);
                 let (search_domains_added, search_domains_removed) =
@@ -199,16 +199,6 @@ pub(super) fn network_changes(
                 }
             },
         ),
-    }
-}
-
-fn part<'a, T>(
-    network: &Result<&'a Network, String>,
-    pick: impl FnOnce(&'a Network) -> &'a Section<T>,
-) -> Result<&'a T, String> {
-    match network {
-        Ok(network) => available(pick(network)),
-        Err(reason) => Err(reason.clone()),
     }
 }
 

@@ -1,5 +1,6 @@
-//! A snapshot's report page (the report crate's renderer under a header of actions: the JSON,
-//! the diff, attaching it to a ticket), its JSON as a download, and the attach form's target.
+//! A snapshot's report page (the report crate's renderer, peripherals included, under a header
+//! of actions: the JSON, the diff, attaching it to a ticket), its JSON as a download, and the
+//! attach form's target.
 
 use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -7,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 use sitrep_report::{report_main, severity_badge, trigger_label};
-use sitrep_snapshot::{Section, Snapshot};
+use sitrep_snapshot::Snapshot;
 use uuid::Uuid;
 
 use super::PagePath;
@@ -91,19 +92,9 @@ async fn report(state: &AppState, session: &WebSession, id: Uuid) -> Result<Resp
                 p.hint { "No open ticket to attach to: " a href="/tickets" { "create one" } " first." }
             }
         }
+        // Findings, the facts, and last `section#peripherals` (USB tree, printers, displays,
+        // audio, power, input, Bluetooth, cameras), as in the report crate's HTML page.
         (report_main(&snapshot))
-        section #peripherals aria-labelledby="peripherals-heading" {
-            h2 #peripherals-heading { "Peripherals" }
-            @match &snapshot.peripherals {
-                Section::Ok(_) => p.meta { "This agent does not report peripherals yet." },
-                Section::Error(error) => p.unavailable {
-                    span.badge.none { "unavailable" } " " span { (error.message) }
-                },
-                Section::Skipped(reason) => p.unavailable {
-                    span.badge.none { "skipped" } " " span { (reason) }
-                },
-            }
-        }
         p.hint { "Snapshot " code { (id) } }
     };
     Ok(answer(page(&host, Some(session), content)))

@@ -11,13 +11,26 @@ use crate::common::{help, snapshot_of, with_finding};
 /// What a machine could send to smuggle markup into a page.
 const HOSTILE_HOST: &str = "<script>alert(1)</script>";
 
+/// A laptop's peripherals as the agent reads them (tests/data/README.md): a dock, a headset,
+/// two monitors, three print queues.
+const LAPTOP: &str = include_str!("../data/laptop-ubuntu.json");
+
+/// `snapshot` with the recorded laptop's peripherals.
+fn with_peripherals(mut snapshot: Value) -> Value {
+    let laptop: Value = serde_json::from_str(LAPTOP).expect("a recorded snapshot");
+    snapshot["peripherals"] = laptop["peripherals"].clone();
+    snapshot
+}
+
 fn hostile_snapshot(agent: &Enrollment) -> Value {
-    let mut snapshot = snapshot_of(
+    let mut snapshot = with_peripherals(snapshot_of(
         agent,
         HOSTILE_HOST,
         &["<u>mallory</u>"],
         "2026-11-25T09:00:00Z",
-    );
+    ));
+    // Anyone can program a USB stick's product string.
+    snapshot["peripherals"]["ok"]["usb"]["ok"][3]["product"] = json!("<script>alert(5)</script>");
     snapshot["os"]["ok"]["pretty_name"] = json!("Debian <i>12</i>");
     snapshot["network"]["ok"]["interfaces"]["ok"][0]["name"] =
         json!("eth0\"><img src=x onerror=alert(2)>");
@@ -99,6 +112,7 @@ async fn hostile_strings_from_a_machine_stay_text_on_every_page() {
             "&lt;b&gt;bold&lt;/b&gt; evidence",
             "&quot;&gt;&lt;img src=x onerror=alert(4)&gt; try this",
             "eth0&quot;&gt;&lt;img src=x onerror=alert(2)&gt;",
+            "GN Netcom A/S &lt;script&gt;alert(5)&lt;/script&gt;",
         ],
     );
 }
@@ -246,10 +260,10 @@ async fn a_device_page_shows_its_history_help_requests_and_the_request_form() {
 async fn the_report_puts_findings_first_and_offers_json_diff_and_attach() {
     let mut client = Client::logged_in().await;
     let agent = client.app.enroll().await;
-    let snapshot = with_finding(
+    let snapshot = with_peripherals(with_finding(
         snapshot_of(&agent, "ws-17", &["anna"], "2026-11-25T09:00:00Z"),
         "warn",
-    );
+    ));
     let id = sent(&client, &agent, &snapshot).await;
     client.post("/tickets", &[("title", "Slow DNS")]).await;
 
@@ -270,16 +284,21 @@ async fn the_report_puts_findings_first_and_offers_json_diff_and_attach() {
         r#"<input id="note" type="text" name="note""#.to_string(),
         r#"<button id="attach" type="submit">"#.to_string(),
         r#"<span class="bar" aria-hidden="true">"#.to_string(),
-        r#"<section id="peripherals""#.to_string(),
+        r#"<section id="peripherals"><h2>Peripherals</h2>"#.to_string(),
+        "<td data-label=\"Name\">GN Netcom A/S Jabra EVOLVE 65</td>".to_string(),
+        "<td data-label=\"Queue\">Office-Laser (default)</td>".to_string(),
+        "<td data-label=\"Monitor\">DELL U2518D</td>".to_string(),
     ] {
         assert!(page.contains(&part), "{part} in {page}");
     }
+    assert!(!page.contains("does not report peripherals"), "{page}");
     let warning = page
         .find("DNS server 10.0.0.53 does not answer")
         .expect("warning");
     let passed = page.find(r#"<details id="passed">"#).expect("passes");
     let disks = page.find("<h2>Disks</h2>").expect("disks");
-    assert!(warning < passed && passed < disks);
+    let peripherals = page.find("<h2>Peripherals</h2>").expect("peripherals");
+    assert!(warning < passed && passed < disks && disks < peripherals);
     assert_eq!(page.matches("<h1>").count(), 1);
 
     let download = client.get(&format!("/snapshots/{id}.json")).await;

@@ -5,7 +5,8 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use sitrep_snapshot::{
-    Audio, Bluetooth, Camera, Display, InputDevice, Power, Printers, Section, UsbDevice,
+    Audio, Bluetooth, Camera, DeviceProblem, Display, InputDevice, Power, Printers, Section,
+    UsbDevice,
 };
 
 use super::system_profiler;
@@ -71,6 +72,12 @@ pub fn cameras(ctx: &Ctx) -> Section<Vec<Camera>> {
     live(ctx, || {
         system_profiler("SPCameraDataType", peripherals::cameras)
     })
+}
+
+/// macOS has no list of devices it failed to drive; an unsupported device just shows up
+/// without a driver among the USB devices.
+pub fn device_problems(_ctx: &Ctx) -> Section<Vec<DeviceProblem>> {
+    Section::skipped("not reported on macOS")
 }
 
 fn live<T>(ctx: &Ctx, read: impl FnOnce() -> Result<T, ReadError>) -> Section<T> {

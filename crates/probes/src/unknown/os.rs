@@ -20,6 +20,7 @@ pub fn gather(ctx: &Ctx) -> Section<Os> {
         id: Some(System::distribution_id()).filter(|id| !id.is_empty()),
         version: System::os_version().ok(),
         pretty_name: System::long_os_version().ok(),
+        patch_level: None,
         kernel: System::kernel_version().ok(),
         hostname: System::host_name().ok(),
         arch: std::env::consts::ARCH.to_owned(),

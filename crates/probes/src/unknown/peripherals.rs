@@ -1,7 +1,8 @@
 //! The `peripherals` section: no reader on this platform yet, so every kind is skipped.
 
 use sitrep_snapshot::{
-    Audio, Bluetooth, Camera, Display, InputDevice, Power, Printers, Section, UsbDevice,
+    Audio, Bluetooth, Camera, DeviceProblem, Display, InputDevice, Power, Printers, Section,
+    UsbDevice,
 };
 
 use crate::Ctx;
@@ -37,5 +38,9 @@ pub fn bluetooth(_ctx: &Ctx) -> Section<Bluetooth> {
 }
 
 pub fn cameras(_ctx: &Ctx) -> Section<Vec<Camera>> {
+    Section::skipped(NOT_YET)
+}
+
+pub fn device_problems(_ctx: &Ctx) -> Section<Vec<DeviceProblem>> {
     Section::skipped(NOT_YET)
 }

@@ -3,33 +3,20 @@
 
 use chrono::Utc;
 use sitrep_snapshot::{
-    Audio, Bluetooth, Camera, Display, InputDevice, Power, Printers, Section, UsbDevice,
+    Audio, Bluetooth, Camera, DeviceProblem, Display, InputDevice, Power, Printers, Section,
+    UsbDevice,
 };
 
 use super::powershell;
 use crate::command::skip_unless_live;
 use crate::parse::windows::peripherals::pnp::{self, PNP_QUERY, PnpEntity};
 use crate::parse::windows::peripherals::{
-    audio as sound, displays as monitors, power as battery, printers as spooler,
+    audio as sound, displays as monitors, power as battery, printers as spooler, problems,
 };
 use crate::{Ctx, ReadError};
 
 pub fn usb(ctx: &Ctx) -> Section<Vec<UsbDevice>> {
-    live(ctx, || {
-        let entities = read_pnp()?;
-        // Device Manager problems of devices that are not USB have no place in the snapshot
-        // yet; the log keeps them.
-        for (entity, code) in pnp::problem_devices(&entities) {
-            if !entity
-                .pnp_device_id
-                .to_ascii_uppercase()
-                .starts_with("USB\\")
-            {
-                tracing::warn!(device = %entity.pnp_device_id, code, "device has a problem");
-            }
-        }
-        Ok(pnp::usb_devices(&entities))
-    })
+    live(ctx, || Ok(pnp::usb_devices(&read_pnp()?)))
 }
 
 pub fn printers(ctx: &Ctx) -> Section<Printers> {
@@ -89,6 +76,10 @@ pub fn bluetooth(ctx: &Ctx) -> Section<Bluetooth> {
 
 pub fn cameras(ctx: &Ctx) -> Section<Vec<Camera>> {
     live(ctx, || Ok(pnp::cameras(&read_pnp()?)))
+}
+
+pub fn device_problems(ctx: &Ctx) -> Section<Vec<DeviceProblem>> {
+    live(ctx, || Ok(problems::device_problems(&read_pnp()?)))
 }
 
 fn read_pnp() -> Result<Vec<PnpEntity>, ReadError> {

@@ -2,6 +2,7 @@
 #![cfg(target_os = "linux")]
 
 mod broken;
+mod device_problems;
 mod disks;
 mod hardware;
 mod network;

@@ -25,6 +25,7 @@ fn laptop_ubuntu_os() {
                 pretty_name: Some(
                     "Ubuntu 24.04.1 LTS",
                 ),
+                patch_level: None,
                 kernel: Some(
                     "6.8.0-48-generic",
                 ),
@@ -77,6 +78,7 @@ fn desktop_debian_os_uses_fallback_files_and_utmp() {
                 pretty_name: Some(
                     "Debian GNU/Linux 12 (bookworm)",
                 ),
+                patch_level: None,
                 kernel: Some(
                     "6.1.0-26-amd64",
                 ),

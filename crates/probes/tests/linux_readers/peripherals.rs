@@ -511,47 +511,50 @@ fn a_tree_without_peripherals_has_empty_kinds_not_errors() {
     let root = fixture("raspberry-pi");
     check(
         expect![[r#"
-        Peripherals {
-            usb: Ok(
-                [],
-            ),
-            printers: Ok(
-                Printers {
-                    cups: Absent {
-                        reason: "no CUPS socket at <root>/run/cups/cups.sock",
+            Peripherals {
+                usb: Ok(
+                    [],
+                ),
+                printers: Ok(
+                    Printers {
+                        cups: Absent {
+                            reason: "no CUPS socket at <root>/run/cups/cups.sock",
+                        },
+                        queues: [],
+                        default_printer: None,
                     },
-                    queues: [],
-                    default_printer: None,
-                },
-            ),
-            displays: Ok(
-                [],
-            ),
-            audio: Ok(
-                Audio {
-                    cards: [],
-                },
-            ),
-            power: Ok(
-                Power {
-                    ac_online: None,
-                    batteries: [],
-                },
-            ),
-            input: Ok(
-                [],
-            ),
-            bluetooth: Ok(
-                Bluetooth {
-                    adapters: [],
-                    rfkill: [],
-                },
-            ),
-            cameras: Ok(
-                [],
-            ),
-        }
-    "#]],
+                ),
+                displays: Ok(
+                    [],
+                ),
+                audio: Ok(
+                    Audio {
+                        cards: [],
+                    },
+                ),
+                power: Ok(
+                    Power {
+                        ac_online: None,
+                        batteries: [],
+                    },
+                ),
+                input: Ok(
+                    [],
+                ),
+                bluetooth: Ok(
+                    Bluetooth {
+                        adapters: [],
+                        rfkill: [],
+                    },
+                ),
+                cameras: Ok(
+                    [],
+                ),
+                device_problems: Ok(
+                    [],
+                ),
+            }
+        "#]],
         &root,
         &peripherals::gather(&Ctx::at(&root)),
     );

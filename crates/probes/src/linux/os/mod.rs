@@ -61,6 +61,8 @@ fn read_os(ctx: &Ctx) -> Result<Os, SectionError> {
         id: release.id,
         version: release.version_id,
         pretty_name: release.pretty_name,
+        // The kernel and package versions say how far Linux is patched.
+        patch_level: None,
         kernel,
         hostname: read_hostname(ctx),
         arch: std::env::consts::ARCH.to_owned(),

@@ -55,6 +55,9 @@ pub fn os_of(outputs: OsOutputs<'_>, now: DateTime<Utc>) -> Result<Os, ParseErro
     if let Some(build) = build {
         pretty_name.push_str(&format!(" ({build})"));
     }
+    // Printed only while a Rapid Security Response is applied, e.g. `(a)`.
+    let patch_level = value_of(&versions, "ProductVersionExtra")
+        .map(|extra| format!("{version} {extra}, Rapid Security Response"));
     let boot_time = value_of(&kernel, "kern.boottime").and_then(parse_boot_time);
     Ok(Os {
         family: "macos".to_owned(),
@@ -62,6 +65,7 @@ pub fn os_of(outputs: OsOutputs<'_>, now: DateTime<Utc>) -> Result<Os, ParseErro
         id: Some("macos".to_owned()),
         version: Some(version.to_owned()),
         pretty_name: Some(pretty_name),
+        patch_level,
         kernel: value_of(&kernel, "kern.osrelease").map(|release| format!("Darwin {release}")),
         hostname: value_of(&kernel, "kern.hostname").map(str::to_owned),
         arch: std::env::consts::ARCH.to_owned(),
@@ -130,6 +134,7 @@ mod tests {
                     pretty_name: Some(
                         "macOS Sonoma 14.6.1 (23G93)",
                     ),
+                    patch_level: None,
                     kernel: Some(
                         "Darwin 23.6.0",
                     ),
@@ -158,6 +163,29 @@ mod tests {
             )
         "#]]
         .assert_debug_eq(&os);
+    }
+
+    #[test]
+    fn rapid_security_response() {
+        let sw_vers = "ProductName:\t\tmacOS\nProductVersion:\t\t13.4.1\nProductVersionExtra:\t(a)\nBuildVersion:\t\t22F770820d\n";
+        let os = os_of(
+            OsOutputs {
+                sw_vers,
+                sysctl: "",
+                who: "",
+                localtime_link: None,
+            },
+            now(),
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            os.patch_level.as_deref(),
+            Some("13.4.1 (a), Rapid Security Response")
+        );
+        assert_eq!(
+            os.pretty_name.as_deref(),
+            Some("macOS Ventura 13.4.1 (22F770820d)")
+        );
     }
 
     #[test]

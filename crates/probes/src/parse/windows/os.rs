@@ -127,22 +127,12 @@ pub fn os_of(documents: OsDocuments<'_>, now: DateTime<Utc>) -> Result<Os, Parse
         (Some(version), Some(ubr)) => Some(format!("{version}.{ubr}")),
         (version, _) => version.clone(),
     };
-    let mut pretty_name = name.clone();
+    // What Settings > About shows: "Windows 11 Pro 23H2".
+    let mut pretty_name = name.strip_prefix("Microsoft ").unwrap_or(&name).to_owned();
     if let Some(display_version) = &current.display_version {
-        pretty_name.push_str(&format!(", version {display_version}"));
+        pretty_name.push_str(&format!(" {display_version}"));
     }
-    if let Some(build) = &build {
-        pretty_name.push_str(&format!(" (OS build {build})"));
-    }
-    if let Some(update) = latest_update(&hotfixes) {
-        pretty_name.push_str(&format!(
-            ", latest update {} of {}",
-            update.hot_fix_id,
-            update
-                .installed_on
-                .map_or_else(String::new, |date| date.format("%Y-%m-%d").to_string())
-        ));
-    }
+    let patch_level = patch_level(build.as_deref(), latest_update(&hotfixes));
     let hostname = computer
         .as_ref()
         .and_then(|computer| non_empty(computer.dns_host_name.as_deref()))
@@ -161,6 +151,7 @@ pub fn os_of(documents: OsDocuments<'_>, now: DateTime<Utc>) -> Result<Os, Parse
         id: None,
         version: current.display_version.clone().or(system.version.clone()),
         pretty_name: Some(pretty_name),
+        patch_level,
         kernel,
         hostname,
         arch: std::env::consts::ARCH.to_owned(),
@@ -171,6 +162,21 @@ pub fn os_of(documents: OsDocuments<'_>, now: DateTime<Utc>) -> Result<Os, Parse
         reboot_required_by: Vec::new(),
         users,
     })
+}
+
+/// "22631.4460, latest update KB5046633 of 2024-11-13": the build with its update revision
+/// (what winver calls the OS build) and the update installed last.
+fn patch_level(build: Option<&str>, update: Option<&HotFix>) -> Option<String> {
+    let update = update.map(|update| match update.installed_on {
+        Some(date) => format!(
+            "latest update {} of {}",
+            update.hot_fix_id,
+            date.format("%Y-%m-%d")
+        ),
+        None => format!("latest update {}", update.hot_fix_id),
+    });
+    let parts: Vec<String> = build.map(str::to_owned).into_iter().chain(update).collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// The update installed last: what a specialist asks first ("are you up to date?").
@@ -216,7 +222,10 @@ mod tests {
                         "23H2",
                     ),
                     pretty_name: Some(
-                        "Microsoft Windows 11 Pro, version 23H2 (OS build 22631.4460), latest update KB5046633 of 2024-11-13",
+                        "Windows 11 Pro 23H2",
+                    ),
+                    patch_level: Some(
+                        "22631.4460, latest update KB5046633 of 2024-11-13",
                     ),
                     kernel: Some(
                         "10.0.22631.4460",
@@ -268,7 +277,10 @@ mod tests {
                         "10.0.19045",
                     ),
                     pretty_name: Some(
-                        "Microsoft Windows 10 Enterprise (OS build 19045)",
+                        "Windows 10 Enterprise",
+                    ),
+                    patch_level: Some(
+                        "19045",
                     ),
                     kernel: Some(
                         "10.0.19045",

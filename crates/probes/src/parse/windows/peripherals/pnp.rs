@@ -1,5 +1,6 @@
 //! Plug and Play devices (Win32_PnPEntity): USB devices and their interfaces, Bluetooth
-//! radios, cameras and input devices, and every device Device Manager marks with a problem.
+//! radios, cameras and input devices, and every device Device Manager marks with a problem
+//! (read by [`super::problems`]).
 
 use serde::Deserialize;
 use sitrep_snapshot::{BluetoothAdapter, Camera, InputDevice, InputKind, UsbDevice, UsbInterface};
@@ -32,7 +33,7 @@ pub struct PnpEntity {
 }
 
 impl PnpEntity {
-    fn problem(&self) -> u32 {
+    pub(super) fn problem(&self) -> u32 {
         self.config_manager_error_code.unwrap_or(0)
     }
 
@@ -47,10 +48,13 @@ impl PnpEntity {
             .is_some_and(|own| own.eq_ignore_ascii_case(class))
     }
 
-    fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         non_empty(self.name.as_deref()).unwrap_or_else(|| self.pnp_device_id.clone())
     }
 }
+
+/// Device Manager's "not present": a device seen once and unplugged since.
+pub(super) const NOT_PRESENT: u32 = 45;
 
 pub fn parse_pnp_entities(text: &str) -> Result<Vec<PnpEntity>, ParseError> {
     cim_instances(text)
@@ -114,6 +118,8 @@ pub fn usb_devices(entities: &[PnpEntity]) -> Vec<UsbDevice> {
     };
     let mut devices: Vec<UsbDevice> = usb()
         .filter(|entity| !is_usb_interface(entity))
+        // Code 45: seen once, not plugged in now.
+        .filter(|entity| entity.problem() != NOT_PRESENT)
         .map(|entity| {
             let id = &entity.pnp_device_id;
             let root_hub = id.to_ascii_uppercase().contains("ROOT_HUB");
@@ -164,16 +170,6 @@ pub fn usb_devices(entities: &[PnpEntity]) -> Vec<UsbDevice> {
         }
     }
     devices
-}
-
-/// Devices Device Manager flags, with their problem codes: the ones not covered by the USB
-/// list need a place of their own in the snapshot (see the report of issue 7).
-pub fn problem_devices(entities: &[PnpEntity]) -> Vec<(&PnpEntity, u32)> {
-    entities
-        .iter()
-        .filter(|entity| entity.problem() != 0)
-        .map(|entity| (entity, entity.problem()))
-        .collect()
 }
 
 /// The Bluetooth radios: the class also lists every paired device and its services, which
@@ -530,25 +526,8 @@ mod tests {
     }
 
     #[test]
-    fn problems_bluetooth_cameras_and_input() {
+    fn bluetooth_cameras_and_input() {
         let entities = laptop();
-        let problems: Vec<(String, u32)> = problem_devices(&entities)
-            .into_iter()
-            .map(|(entity, code)| (entity.name(), code))
-            .collect();
-        expect![[r#"
-            [
-                (
-                    "PCI Data Acquisition and Signal Processing Controller",
-                    28,
-                ),
-                (
-                    "Goodix MOC Fingerprint",
-                    28,
-                ),
-            ]
-        "#]]
-        .assert_debug_eq(&problems);
         expect![[r#"
             [
                 BluetoothAdapter {
