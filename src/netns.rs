@@ -412,6 +412,25 @@ impl Lab {
         self.wait_listening(pid, Protocol::Tcp, address)
     }
 
+    /// Writes `file` where every user can read it, for programs a test runs as an unprivileged
+    /// user: the checkout may sit below a directory only root can enter (a `mktemp -d`).
+    pub fn shared_file(&self, file: &str, content: &str) -> Result<PathBuf, LabError> {
+        use std::os::unix::fs::PermissionsExt;
+        let shared = self.dir.path().join("shared");
+        fs::create_dir_all(&shared)
+            .map_err(LabError::io(format!("create {}", shared.display())))?;
+        // The lab dir is entered, never listed, by others; its other files stay private.
+        for (dir, mode) in [(self.dir.path(), 0o711), (shared.as_path(), 0o755)] {
+            fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+                .map_err(LabError::io(format!("open up {}", dir.display())))?;
+        }
+        let path = shared.join(file);
+        fs::write(&path, content).map_err(LabError::io(format!("write {}", path.display())))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644))
+            .map_err(LabError::io(format!("open up {}", path.display())))?;
+        Ok(path)
+    }
+
     fn write(&self, file: &str, content: &str) -> Result<PathBuf, LabError> {
         let path = self.dir.path().join(file);
         fs::write(&path, content).map_err(LabError::io(format!("write {}", path.display())))?;

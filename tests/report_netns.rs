@@ -47,9 +47,10 @@ fn agent() -> PathBuf {
     assert_cmd::cargo::cargo_bin("sitrep")
 }
 
-/// A config readable by the unprivileged user too (a temp dir is not), with short timeouts.
-fn config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/netns.toml")
+/// Short probe timeouts.
+fn config_text() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/netns.toml");
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 impl Office {
@@ -64,9 +65,11 @@ impl Office {
         } else {
             self.lab.command(&self.client, agent())
         };
+        // Where the unprivileged user can read it too, wherever the checkout is.
+        let config = self.lab.shared_file("agent.toml", &config_text())?;
         command
             .arg("--config")
-            .arg(config())
+            .arg(config)
             .args(["report", "--json"])
             .args(args);
         let output = command.output()?;
