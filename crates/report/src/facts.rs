@@ -580,7 +580,8 @@ pub(crate) fn outcome_severity(outcome: ProbeOutcome) -> Severity {
     }
 }
 
-fn role_label(role: TargetRole) -> &'static str {
+/// Why a target was probed, in words ("DNS server").
+pub fn role_label(role: TargetRole) -> &'static str {
     match role {
         TargetRole::Gateway => "gateway",
         TargetRole::DnsServer => "DNS server",

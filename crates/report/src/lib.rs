@@ -13,7 +13,7 @@ mod markdown;
 mod sections;
 mod text;
 
-pub use facts::trigger_label;
+pub use facts::{role_label, trigger_label};
 pub use html::{STYLESHEET, html, report_main, severity_badge};
 pub use markdown::markdown;
 pub use text::{Style, text};

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use maud::{Markup, html};
 use sitrep_checks::format;
+use sitrep_report::role_label;
 use sitrep_snapshot::{OperState, ProbeFailureKind, ProbeOutcome, Severity, TargetRole};
 
 use super::{
@@ -390,16 +391,6 @@ fn probe(probe: &ProbeRef, role: TargetRole) -> Markup {
             " via " (server)
         }
         " (" (role_label(role)) ")"
-    }
-}
-
-fn role_label(role: TargetRole) -> &'static str {
-    match role {
-        TargetRole::Gateway => "gateway",
-        TargetRole::DnsServer => "DNS server",
-        TargetRole::Collector => "collector",
-        TargetRole::Configured => "configured",
-        TargetRole::Requested => "requested",
     }
 }
 
