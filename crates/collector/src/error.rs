@@ -218,6 +218,9 @@ impl From<StoreError> for ApiError {
             | StoreError::WriterStopped
             | StoreError::SupportCodesExhausted(_)
             | StoreError::Corrupt { .. }
+            | StoreError::MissingDatabase(_)
+            | StoreError::UnknownTable(_)
+            | StoreError::CopyIncomplete { .. }
             | StoreError::Decompress { .. } => ApiError::internal(error),
         }
     }

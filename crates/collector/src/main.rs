@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sitrep_collector::config::CollectorConfig;
-use sitrep_collector::store::{Actor, Role, Store};
+use sitrep_collector::store::{self, Actor, Role, Store};
 use sitrep_collector::{AppState, app, tls};
 use sitrep_config::{ConfigError, HumanDuration};
 
@@ -25,6 +25,10 @@ struct Cli {
     /// [default: /var/lib/sitrep-collector]
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Database instead of SQLite in the data dir: `postgres://USER@HOST/DATABASE` (several
+    /// collectors on one PostgreSQL database serve as replicas) or `sqlite:PATH`
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,9 +40,6 @@ enum Command {
         /// Address and port [default: 127.0.0.1:8443]
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<SocketAddr>,
-        /// Database URL instead of SQLite in the data dir
-        #[arg(long, value_name = "URL")]
-        database_url: Option<String>,
         /// PEM certificate chain [default: a self-signed certificate made in the data dir]
         #[arg(long, value_name = "FILE", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -49,11 +50,15 @@ enum Command {
         #[arg(long)]
         insecure_http: bool,
     },
-    /// Create or update the database schema
+    /// Create or update the database schema; with --from and --to, copy an install's data
+    /// from its SQLite database to PostgreSQL
     Migrate {
-        /// Database URL instead of SQLite in the data dir
-        #[arg(long, value_name = "URL")]
-        database_url: Option<String>,
+        /// The database to copy from, e.g. sqlite:/var/lib/sitrep-collector/sitrep.db
+        #[arg(long, value_name = "URL", requires = "to")]
+        from: Option<String>,
+        /// The PostgreSQL database to copy to, e.g. postgres://sitrep@db.example/sitrep
+        #[arg(long, value_name = "URL", requires = "from")]
+        to: Option<String>,
     },
     /// Print the SHA-256 fingerprint of the serving certificate, for `sitrep enroll --fingerprint`
     Fingerprint,
@@ -162,15 +167,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .clone()
         .or_else(|| config.data_dir.clone())
         .unwrap_or_else(|| CollectorConfig::default_data_dir().to_path_buf());
+    let database_url = cli.database_url.or(config.database_url.clone());
     match cli.command {
         Command::Serve {
             listen,
-            database_url,
             tls_cert,
             tls_key,
             insecure_http,
         } => {
-            let store = open_store(&data_dir, database_url.or(config.database_url.clone())).await?;
+            let store = open_store(&data_dir, database_url).await?;
             let listen = listen.unwrap_or(config.listen);
             let files = tls_cert
                 .zip(tls_key)
@@ -185,8 +190,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Migrate { database_url } => {
-            let store = open_store(&data_dir, database_url.or(config.database_url)).await?;
+        Command::Migrate {
+            from: Some(from),
+            to: Some(to),
+        } => copy_database(&from, &to).await,
+        Command::Migrate { .. } => {
+            let store = open_store(&data_dir, database_url).await?;
             store
                 .migrate()
                 .await
@@ -202,7 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println_out(&certificate.fingerprint)
         }
         Command::Token { action } => {
-            let store = open_store(&data_dir, config.database_url).await?;
+            let store = open_store(&data_dir, database_url).await?;
             match action {
                 TokenAction::Create { role, name } => {
                     let role = match role {
@@ -225,7 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::EnrollToken { action } => {
-            let store = open_store(&data_dir, config.database_url).await?;
+            let store = open_store(&data_dir, database_url).await?;
             match action {
                 EnrollTokenAction::Create { uses, expires } => {
                     let expires_at = match expires {
@@ -254,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Agent { action } => {
-            let store = open_store(&data_dir, config.database_url).await?;
+            let store = open_store(&data_dir, database_url).await?;
             match action {
                 AgentAction::List => {
                     for agent in store.list_agents().await? {
@@ -275,7 +284,7 @@ async fn open_store(data_dir: &Path, database_url: Option<String>) -> anyhow::Re
     match database_url {
         Some(url) => Store::connect(&url)
             .await
-            .with_context(|| format!("cannot open the database {url}")),
+            .with_context(|| format!("cannot open the database {}", store::redacted(&url))),
         None => {
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
@@ -285,6 +294,29 @@ async fn open_store(data_dir: &Path, database_url: Option<String>) -> anyhow::Re
                 .with_context(|| format!("cannot open the database {}", path.display()))
         }
     }
+}
+
+/// `migrate --from sqlite:PATH --to postgres://...`: one line per table as it is done.
+async fn copy_database(from: &str, to: &str) -> anyhow::Result<()> {
+    let copied = Store::copy_sqlite_to_postgres(from, to, |table| {
+        let _ = println_out(&format!(
+            "{:<20} {:>9} rows in the source, {:>9} copied now, {:>9} in the target",
+            table.table, table.source_rows, table.inserted, table.target_rows
+        ));
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "cannot copy {} to {}",
+            store::redacted(from),
+            store::redacted(to)
+        )
+    })?;
+    let rows: i64 = copied.iter().map(|table| table.inserted).sum();
+    println_out(&format!(
+        "copied {rows} rows; serve with --database-url {} from now on",
+        store::redacted(to)
+    ))
 }
 
 async fn serve(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::waiters::Waiters;
+use crate::waiters::{self, Waiters};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -18,11 +18,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state for one collector. Inside a tokio runtime it also starts following the other
+    /// replicas' changes (PostgreSQL), which wake this replica's long-polls.
     pub fn new(store: Store, limits: Limits) -> Self {
+        let waiters = Arc::new(Waiters::default());
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(waiters::follow(store.changes(), Arc::downgrade(&waiters)));
+        }
         AppState {
             store,
             metrics: Arc::new(Metrics::default()),
-            waiters: Arc::new(Waiters::default()),
+            waiters,
             limits,
             tls: false,
         }

@@ -5,16 +5,21 @@
 //! A waiter listens before it looks, so a change committed between its look and its wait still
 //! wakes it. While waiting it holds no database connection, only one map entry per key (shared
 //! by the waiters on that key, removed with the last of them) and its own timer.
+//!
+//! With several replicas on PostgreSQL, [`follow`] wakes this replica's waiters on the changes
+//! the other replicas commit.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
+
+use crate::store::{Change, changes};
 
 #[derive(Debug, Default)]
 pub struct Waiters {
@@ -36,6 +41,13 @@ impl Waiters {
     /// Wakes those waiting for request `request_id`: a snapshot may have answered it.
     pub fn request_done(&self, request_id: Uuid) {
         self.requests.wake(request_id);
+    }
+
+    /// Wakes every waiter to look again: changes may have been missed (see
+    /// [`Change::Resync`]).
+    pub fn wake_all(&self) {
+        self.devices.wake_all();
+        self.requests.wake_all();
     }
 
     /// Ends every wait now and every later one at once (the server is shutting down).
@@ -113,6 +125,23 @@ impl Waiters {
     }
 }
 
+/// Wakes the waiters of this replica on the changes other replicas made, until the store or
+/// the waiters are gone.
+pub async fn follow(mut changes: changes::Receiver, waiters: Weak<Waiters>) {
+    while let Some(change) = changes.recv().await {
+        let Some(waiters) = waiters.upgrade() else {
+            return;
+        };
+        match change {
+            Change::RequestCreated { device_id } => waiters.request_created(device_id),
+            Change::RequestDone { request_id } => waiters.request_done(request_id),
+            Change::Resync => waiters.wake_all(),
+            // The store forgot the agent's key itself.
+            Change::AgentRevoked { .. } => {}
+        }
+    }
+}
+
 /// The waiters on each key, sharing one [`Notify`] per key.
 #[derive(Debug, Default)]
 struct Registry {
@@ -144,6 +173,13 @@ impl Registry {
     fn wake(&self, key: Uuid) {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(slot) = slots.get(&key) {
+            slot.notify.notify_waiters();
+        }
+    }
+
+    fn wake_all(&self) {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        for slot in slots.values() {
             slot.notify.notify_waiters();
         }
     }

@@ -1,7 +1,8 @@
 //! The audit log: one row per change, written in the same transaction as the change itself.
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 
+use super::statement::Statement;
 use super::{Actor, StoreError, millis, now};
 
 /// That `actor` did `action` (e.g. `ticket.close`) to the `target_kind` row `target_id`.
@@ -16,7 +17,7 @@ pub(super) struct AuditEntry {
 }
 
 pub(super) async fn record(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     actor: &Actor,
     action: &'static str,
     target_kind: &'static str,
@@ -35,14 +36,14 @@ pub(super) async fn record(
 
 /// Records several entries with one statement.
 pub(super) async fn record_all(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     entries: &[AuditEntry],
 ) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
     let at = millis(now());
-    let mut insert = QueryBuilder::<Sqlite>::new(
+    let mut insert = Statement::new(
         "INSERT INTO audit_log (at, actor_kind, actor_id, action, target_kind, target_id, detail) ",
     );
     insert.push_values(entries, |mut row, entry| {
@@ -54,6 +55,6 @@ pub(super) async fn record_all(
             .push_bind(entry.target_id.clone())
             .push_bind(entry.detail.to_string());
     });
-    insert.build().execute(connection).await?;
+    insert.build()?.execute(connection).await?;
     Ok(())
 }

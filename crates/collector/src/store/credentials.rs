@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use super::changes::{self, Change};
 use super::model::corrupt;
 use super::{
     Actor, AgentInfo, ApiTokenInfo, Enrollment, EnrollmentTokenInfo, Role, Store, StoreError,
@@ -54,7 +55,7 @@ impl Store {
             .write(move |connection| {
                 Box::pin(async move {
                     sqlx::query("INSERT INTO api_tokens (id, secret_hash, name, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(row.id.hyphenated())
+                        .bind(row.id.to_string())
                         .bind(hash)
                         .bind(&row.name)
                         .bind(row.role.as_str())
@@ -100,7 +101,7 @@ impl Store {
                         api_token_columns!(),
                         " FROM api_tokens WHERE id = $1"
                     ))
-                    .bind(id.hyphenated())
+                    .bind(id.to_string())
                     .fetch_one(&mut *connection)
                     .await?;
                     api_token(&row)
@@ -149,7 +150,7 @@ impl Store {
             .write(move |connection| {
                 Box::pin(async move {
                     sqlx::query("INSERT INTO enrollment_tokens (id, secret_hash, created_at, expires_at, max_uses) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(row.id.hyphenated())
+                        .bind(row.id.to_string())
                         .bind(hash)
                         .bind(millis(row.created_at))
                         .bind(row.expires_at.map(millis))
@@ -195,7 +196,7 @@ impl Store {
                         enrollment_token_columns!(),
                         " FROM enrollment_tokens WHERE id = $1"
                     ))
-                    .bind(id.hyphenated())
+                    .bind(id.to_string())
                     .fetch_one(&mut *connection)
                     .await?;
                     enrollment_token(&row)
@@ -234,19 +235,19 @@ impl Store {
                         return Err(StoreError::InvalidEnrollmentToken);
                     }
                     sqlx::query("UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = $1")
-                        .bind(token.id.hyphenated())
+                        .bind(token.id.to_string())
                         .execute(&mut *connection)
                         .await?;
                     sqlx::query(
                         "INSERT INTO agents (id, key_hash, hostname, agent_version, enrolled_at, enrollment_token_id) \
                          VALUES ($1, $2, $3, $4, $5, $6)",
                     )
-                    .bind(agent_id.hyphenated())
+                    .bind(agent_id.to_string())
                     .bind(key_hash)
                     .bind(&hostname)
                     .bind(&agent_version)
                     .bind(millis(at))
-                    .bind(token.id.hyphenated())
+                    .bind(token.id.to_string())
                     .execute(&mut *connection)
                     .await?;
                     let detail = json!({ "enrollment_token_id": token.id, "hostname": hostname, "agent_version": agent_version });
@@ -302,8 +303,9 @@ impl Store {
             .write(move |connection| {
                 Box::pin(async move {
                     revoke(connection, Revocable::Agent, id, &actor).await?;
+                    changes::announce(connection, Change::AgentRevoked { agent_id: id }).await?;
                     let row = sqlx::query(concat!("SELECT ", agent_columns!(), " WHERE a.id = $1"))
-                        .bind(id.hyphenated())
+                        .bind(id.to_string())
                         .fetch_one(&mut *connection)
                         .await?;
                     agent(&row)
@@ -375,20 +377,20 @@ fn parse_id(target: Revocable, id: &str) -> Result<Uuid, StoreError> {
 
 /// Sets `revoked_at` if not set yet, and audits the first revocation.
 async fn revoke(
-    connection: &mut sqlx::SqliteConnection,
+    connection: &mut sqlx::AnyConnection,
     target: Revocable,
     id: Uuid,
     actor: &Actor,
 ) -> Result<(), StoreError> {
     let changed = sqlx::query(target.revoke_sql())
         .bind(millis(now()))
-        .bind(id.hyphenated())
+        .bind(id.to_string())
         .execute(&mut *connection)
         .await?
         .rows_affected();
     if changed == 0 {
         let exists = sqlx::query(target.exists_sql())
-            .bind(id.hyphenated())
+            .bind(id.to_string())
             .fetch_optional(&mut *connection)
             .await?;
         return match exists {
@@ -410,7 +412,7 @@ async fn revoke(
     .await
 }
 
-fn api_token(row: &SqliteRow) -> Result<ApiTokenInfo, StoreError> {
+fn api_token(row: &AnyRow) -> Result<ApiTokenInfo, StoreError> {
     let id = uuid(row, "id")?;
     let role: String = row.try_get("role")?;
     Ok(ApiTokenInfo {
@@ -422,7 +424,7 @@ fn api_token(row: &SqliteRow) -> Result<ApiTokenInfo, StoreError> {
     })
 }
 
-fn agent(row: &SqliteRow) -> Result<AgentInfo, StoreError> {
+fn agent(row: &AnyRow) -> Result<AgentInfo, StoreError> {
     Ok(AgentInfo {
         id: uuid(row, "id")?,
         hostname: row.try_get("hostname")?,
@@ -433,7 +435,7 @@ fn agent(row: &SqliteRow) -> Result<AgentInfo, StoreError> {
     })
 }
 
-fn enrollment_token(row: &SqliteRow) -> Result<EnrollmentTokenInfo, StoreError> {
+fn enrollment_token(row: &AnyRow) -> Result<EnrollmentTokenInfo, StoreError> {
     let id = uuid(row, "id")?;
     let count = |column: &'static str, value: i64| {
         u32::try_from(value).map_err(|_| {

@@ -2,7 +2,7 @@
 
 use sitrep_snapshot::FindingSummary;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::model::{corrupt, parse_severity, parse_trigger};
@@ -62,7 +62,7 @@ impl Store {
     /// A device with its newest snapshots and its live help requests.
     pub async fn device(&self, id: Uuid) -> Result<DeviceDetail, StoreError> {
         let device = sqlx::query(concat!("SELECT ", device_query!(), " WHERE d.id = $1"))
-            .bind(id.hyphenated())
+            .bind(id.to_string())
             .fetch_optional(&self.read)
             .await?
             .as_ref()
@@ -76,7 +76,7 @@ impl Store {
             "SELECT id, taken_at, received_at, trigger_kind, worst_severity FROM snapshots \
              WHERE device_id = $1 ORDER BY taken_at DESC, id DESC LIMIT $2",
         )
-        .bind(id.hyphenated())
+        .bind(id.to_string())
         .bind(HISTORY_LIMIT)
         .fetch_all(&self.read)
         .await?
@@ -104,7 +104,7 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
-fn device(row: &SqliteRow) -> Result<Device, StoreError> {
+fn device(row: &AnyRow) -> Result<Device, StoreError> {
     let id = uuid(row, "id")?;
     let users: String = row.try_get("users")?;
     let severity: String = row.try_get("worst_severity")?;
@@ -142,7 +142,7 @@ fn device(row: &SqliteRow) -> Result<Device, StoreError> {
     })
 }
 
-fn snapshot_entry(row: &SqliteRow) -> Result<SnapshotEntry, StoreError> {
+fn snapshot_entry(row: &AnyRow) -> Result<SnapshotEntry, StoreError> {
     let id = uuid(row, "id")?;
     let trigger: String = row.try_get("trigger_kind")?;
     let severity: String = row.try_get("worst_severity")?;

@@ -2,8 +2,8 @@
 //! out, and turned into a built-in ticket.
 
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::snapshots::store_snapshot;
@@ -51,7 +51,7 @@ impl Store {
                     let stored = store_snapshot(connection, &snapshot).await?;
                     if stored.duplicate {
                         let existing = sqlx::query("SELECT id, support_code FROM help_requests WHERE snapshot_id = $1")
-                            .bind(snapshot.id.hyphenated())
+                            .bind(snapshot.id.to_string())
                             .fetch_optional(&mut *connection)
                             .await?;
                         if let Some(existing) = existing {
@@ -69,11 +69,11 @@ impl Store {
                         "INSERT INTO help_requests (id, support_code, text, device_id, snapshot_id, status, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
-                    .bind(id.hyphenated())
+                    .bind(id.to_string())
                     .bind(support_code.compact())
                     .bind(&text)
-                    .bind(stored.device_id.hyphenated())
-                    .bind(snapshot.id.hyphenated())
+                    .bind(stored.device_id.to_string())
+                    .bind(snapshot.id.to_string())
                     .bind(HelpStatus::Open.as_str())
                     .bind(millis(now()))
                     .execute(&mut *connection)
@@ -167,7 +167,7 @@ impl Store {
                     )
                     .bind(HelpStatus::Ticketed.as_str())
                     .bind(ticket.id)
-                    .bind(request.id.hyphenated())
+                    .bind(request.id.to_string())
                     .execute(&mut *connection)
                     .await?;
                     let detail = json!({ "ticket_id": ticket.id });
@@ -199,7 +199,7 @@ impl Store {
             "WHERE h.device_id = $1 AND h.status <> 'closed'",
             ""
         ))
-        .bind(device_id.hyphenated())
+        .bind(device_id.to_string())
         .fetch_all(&self.read)
         .await?
         .iter()
@@ -210,7 +210,7 @@ impl Store {
 
 /// A code no live request uses. The unique index on live codes is the real guard; checking
 /// first keeps the transaction clean (a failed insert would abort it on PostgreSQL).
-async fn free_code(connection: &mut SqliteConnection) -> Result<SupportCode, StoreError> {
+async fn free_code(connection: &mut AnyConnection) -> Result<SupportCode, StoreError> {
     for _ in 0..CODE_ATTEMPTS {
         let code = SupportCode::random();
         let taken = sqlx::query(
@@ -241,13 +241,13 @@ fn ticket_title(text: &str) -> String {
     title
 }
 
-fn support_code(row: &SqliteRow) -> Result<SupportCode, StoreError> {
+fn support_code(row: &AnyRow) -> Result<SupportCode, StoreError> {
     let code: String = row.try_get("support_code")?;
     SupportCode::parse(&code)
         .ok_or_else(|| super::model::corrupt("help_requests", &code, "support_code", &code))
 }
 
-fn help_request(row: &SqliteRow) -> Result<HelpRequest, StoreError> {
+fn help_request(row: &AnyRow) -> Result<HelpRequest, StoreError> {
     let id = uuid(row, "id")?;
     let status: String = row.try_get("status")?;
     Ok(HelpRequest {

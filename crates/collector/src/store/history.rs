@@ -50,7 +50,7 @@ impl Store {
     /// The device `snapshot_id` belongs to.
     pub async fn snapshot_device(&self, snapshot_id: Uuid) -> Result<Uuid, StoreError> {
         let row = sqlx::query("SELECT device_id FROM snapshots WHERE id = $1")
-            .bind(snapshot_id.hyphenated())
+            .bind(snapshot_id.to_string())
             .fetch_optional(&self.read)
             .await?
             .ok_or_else(|| StoreError::NotFound {
@@ -77,8 +77,8 @@ impl Store {
                      ORDER BY s.taken_at DESC, s.id DESC LIMIT 1) AS good \
              FROM snapshots t WHERE t.id = $2",
         )
-        .bind(device_id.hyphenated())
-        .bind(snapshot_id.hyphenated())
+        .bind(device_id.to_string())
+        .bind(snapshot_id.to_string())
         .fetch_optional(&self.read)
         .await?
         .ok_or_else(|| StoreError::NotFound {

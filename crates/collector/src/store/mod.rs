@@ -1,12 +1,19 @@
-//! The collector's store: SQLite (WAL) behind one writer task that commits in batches, and a
-//! pool of read-only connections for queries.
+//! The collector's store, on SQLite (the embedded default) or PostgreSQL (shared by several
+//! collector replicas): one code path over sqlx's `Any` driver, the same queries for both, and
+//! one migration set per backend that builds the same schema.
 //!
 //! Every write goes through [`writer::Writer`]: one connection, one transaction per batch of
-//! queued writes, so thousands of ingests per second cost one fsync per batch instead of one
-//! each, and no two writers ever wait on SQLite's lock. Each request is answered only after its
-//! batch has committed, so a 2xx means the data is on disk (`synchronous = FULL`).
+//! queued writes, so thousands of ingests per second cost one commit per batch instead of one
+//! each, and on SQLite no two writers ever wait on its lock. Each request is answered only
+//! after its batch has committed, so a 2xx means the data is durable (`synchronous = FULL` on
+//! SQLite, PostgreSQL's own commit). Reads use a pool of their own.
+//!
+//! Replicas on one PostgreSQL database learn of each other's changes through LISTEN/NOTIFY
+//! ([`changes`]); everything else they share through the database itself.
 
 mod audit;
+pub mod changes;
+mod copy;
 mod credentials;
 mod devices;
 mod help;
@@ -15,11 +22,14 @@ mod key_cache;
 mod model;
 mod requests;
 mod snapshots;
+mod statement;
 mod support_code;
 mod tickets;
 mod web_sessions;
 mod writer;
 
+pub use changes::Change;
+pub use copy::CopiedTable;
 pub(crate) use model::severity_schema;
 pub use model::{
     Actor, AgentInfo, ApiTokenInfo, AttachOutcome, Attachment, Comment, Device, DeviceDetail,
@@ -37,29 +47,73 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Connection, Row, SqliteConnection};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Row};
 use uuid::Uuid;
-use uuid::fmt::Hyphenated;
 
+use changes::Listener;
 use key_cache::KeyCache;
 use writer::Writer;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// How long a connection waits for SQLite's lock before failing, e.g. while the CLI changes a
-/// token in the same file as a running server.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Every SQLite connection: WAL so readers never wait for the writer; every acknowledged write
+/// survives a power cut (WAL synced on each commit, which group commit keeps to one fsync per
+/// batch); 5 s of waiting for the file's lock before failing, e.g. while the CLI changes a
+/// token in the same file as a running server; the writer's per-write savepoints keep their
+/// undo pages in memory (see writer.rs).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;";
 
-/// Read connections: enough for both cores plus requests waiting on IO.
-const READ_CONNECTIONS: u32 = 4;
+/// SQLite read connections: enough for both cores plus requests waiting on IO.
+const SQLITE_READ_CONNECTIONS: u32 = 4;
 
-/// Prepared statements kept per connection: the writer's multi-row inserts take one per batch
-/// size (up to 128) for each of three tables, besides every other statement.
-const STATEMENT_CACHE: usize = 512;
+/// PostgreSQL read connections per replica: requests wait on the network, not on a file lock.
+const POSTGRES_READ_CONNECTIONS: u32 = 8;
+
+/// How long a request waits for a free read connection before failing (503), rather than
+/// piling up behind a database that stopped answering.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database the store keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if it is one the store supports.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+
+    /// How the writer starts a batch. SQLite's IMMEDIATE takes the write lock up front, so
+    /// another process writing the same file (the CLI) makes the batch wait (busy timeout)
+    /// instead of failing halfway through; PostgreSQL locks rows as it goes.
+    fn begin(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -99,99 +153,160 @@ pub enum StoreError {
         column: &'static str,
         value: String,
     },
+    #[error("there is no database at {0}")]
+    MissingDatabase(PathBuf),
+    #[error("the source database holds a table {0:?} this version cannot copy")]
+    UnknownTable(String),
+    #[error("{table}: the source holds {source_rows} rows but the target only {target_rows}")]
+    CopyIncomplete {
+        table: &'static str,
+        source_rows: i64,
+        target_rows: i64,
+    },
     #[error("stored body of snapshot {id} cannot be decompressed: {source}")]
     Decompress { id: Uuid, source: std::io::Error },
 }
 
-/// A handle on the database; cheap to clone (a pool and a channel).
+/// A handle on the database; cheap to clone (pools, a channel and a few `Arc`s).
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// Shared: handlers clone the store with the app state on every request.
-    options: Arc<SqliteConnectOptions>,
-    read: SqlitePool,
+    backend: Backend,
+    /// Where the database is, for the `migrate` command's own connection. Never logged: a
+    /// PostgreSQL URL may carry a password.
+    options: Arc<AnyConnectOptions>,
+    /// What error messages call the database: the SQLite file, or the PostgreSQL URL without
+    /// its password.
+    name: Arc<PathBuf>,
+    read: AnyPool,
     writer: Writer,
     agent_keys: Arc<KeyCache>,
+    /// Other replicas' changes; `None` on SQLite, which has no other replicas.
+    listener: Option<Arc<Listener>>,
 }
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        Store::open(SqliteConnectOptions::new().filename(path)).await
+        Store::open_sqlite_with(SqliteConnectOptions::new().filename(path)).await
     }
 
-    /// Opens the database named by a `sqlite:` URL (e.g. `sqlite:///var/lib/sitrep/db.sqlite`)
-    /// and brings its schema up to date.
+    /// Opens the database a URL names and brings its schema up to date: `sqlite:PATH` (e.g.
+    /// `sqlite:///var/lib/sitrep/db.sqlite`) or `postgres://user@host/database` (PostgreSQL's
+    /// own URL parameters apply, e.g. `options=-c search_path=sitrep` or `sslmode=verify-full`).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl {
-                url: url.to_string(),
-                reason: "only sqlite: URLs are supported",
-            });
+        let unsupported = |reason| StoreError::UnsupportedUrl {
+            url: redacted(url),
+            reason,
+        };
+        match Backend::of_url(url) {
+            Some(Backend::Sqlite) => {
+                // Readers and the writer are separate connections; an in-memory database would
+                // give each its own empty database.
+                if url.contains(":memory:") || url.contains("mode=memory") {
+                    return Err(unsupported(
+                        "in-memory databases are not supported; name a file",
+                    ));
+                }
+                let options =
+                    SqliteConnectOptions::from_str(url).map_err(|source| StoreError::Open {
+                        path: PathBuf::from(url),
+                        source,
+                    })?;
+                Store::open_sqlite_with(options).await
+            }
+            Some(Backend::Postgres) => Store::open_postgres(url).await,
+            None => Err(unsupported(
+                "expected sqlite:PATH or postgres://USER@HOST/DATABASE",
+            )),
         }
-        // Readers and the writer are separate connections; an in-memory database would give
-        // each its own empty database (or table locks instead of WAL with shared cache).
-        if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(StoreError::UnsupportedUrl {
-                url: url.to_string(),
-                reason: "in-memory databases are not supported; name a file",
-            });
-        }
-        let options = SqliteConnectOptions::from_str(url).map_err(|source| StoreError::Open {
-            path: PathBuf::from(url),
+    }
+
+    async fn open_sqlite_with(options: SqliteConnectOptions) -> Result<Store, StoreError> {
+        let path = options.get_filename().to_path_buf();
+        let url = options.create_if_missing(true).to_url_lossy();
+        Store::open(Backend::Sqlite, AnyConnectOptions::from_url(&url)?, path).await
+    }
+
+    async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let name = PathBuf::from(redacted(url));
+        let options = AnyConnectOptions::from_str(url).map_err(|source| StoreError::Open {
+            path: name.clone(),
             source,
         })?;
-        Store::open(options).await
+        Store::open(Backend::Postgres, options, name).await
     }
 
-    async fn open(options: SqliteConnectOptions) -> Result<Store, StoreError> {
-        let path = options.get_filename().to_path_buf();
+    async fn open(
+        backend: Backend,
+        options: AnyConnectOptions,
+        name: PathBuf,
+    ) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
         let open_error = |source| StoreError::Open {
-            path: path.clone(),
+            path: name.clone(),
             source,
         };
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // Every acknowledged write must survive a power cut, so WAL is synced on each commit;
-            // group commit keeps that to one fsync per batch.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            // Batched inserts have one statement per batch size; keep them all prepared.
-            .statement_cache_capacity(STATEMENT_CACHE)
-            // The writer's per-write savepoints keep their undo pages here (see writer.rs).
-            .pragma("temp_store", "MEMORY");
-        let mut connection = SqliteConnection::connect_with(&options)
-            .await
-            .map_err(open_error)?;
-        MIGRATOR.run(&mut connection).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(READ_CONNECTIONS)
+        let mut connection = connect(backend, &options).await.map_err(open_error)?;
+        backend.migrator().run(&mut connection).await?;
+        let (read_connections, read_pragmas) = match backend {
+            Backend::Sqlite => (
+                SQLITE_READ_CONNECTIONS,
+                Some("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;"),
+            ),
+            Backend::Postgres => (POSTGRES_READ_CONNECTIONS, None),
+        };
+        let read = AnyPoolOptions::new()
+            .max_connections(read_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // A local file does not drop connections; a ping per checkout would double the cost
-            // of the key lookup every request makes.
+            // of the key lookup every request makes. A PostgreSQL connection that broke fails
+            // its query, and the pool replaces it.
             .test_before_acquire(false)
-            .connect_with(options.clone().pragma("query_only", "ON"))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if let Some(pragmas) = read_pragmas {
+                        sqlx::raw_sql(pragmas).execute(connection).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options.clone())
             .await
             .map_err(open_error)?;
+        let agent_keys = Arc::new(KeyCache::default());
+        let listener = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(Arc::new(Listener::start(
+                options.clone(),
+                agent_keys.clone(),
+            ))),
+        };
         Ok(Store {
+            backend,
             options: Arc::new(options),
+            name: Arc::new(name),
             read,
-            writer: Writer::start(connection),
-            agent_keys: Arc::default(),
+            writer: Writer::start(connection, backend.begin()),
+            agent_keys,
+            listener,
         })
     }
 
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Applies any migration not yet applied. Opening the store already does this; the
-    /// `migrate` command calls it to say so explicitly. It uses a connection of its own, and
-    /// SQLite's lock keeps it apart from the writer.
+    /// `migrate` command calls it to say so explicitly. It uses a connection of its own;
+    /// SQLite's lock, or PostgreSQL's advisory lock, keeps it apart from other writers.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let mut connection = SqliteConnection::connect_with(&self.options)
+        let mut connection = connect(self.backend, &self.options)
             .await
             .map_err(|source| StoreError::Open {
-                path: self.options.get_filename().to_path_buf(),
+                path: self.name.to_path_buf(),
                 source,
             })?;
-        MIGRATOR.run(&mut connection).await?;
+        self.backend.migrator().run(&mut connection).await?;
         connection.close().await?;
         Ok(())
     }
@@ -203,6 +318,37 @@ impl Store {
         }
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    /// Changes made by other replicas (request created or done, agent revoked), as they
+    /// commit. On SQLite nothing ever arrives: there is no other replica.
+    pub fn changes(&self) -> changes::Receiver {
+        changes::Receiver::new(self.listener.as_deref())
+    }
+}
+
+/// A connection set up for the store's use.
+async fn connect(
+    backend: Backend,
+    options: &AnyConnectOptions,
+) -> Result<AnyConnection, sqlx::Error> {
+    let mut connection = AnyConnection::connect_with(options).await?;
+    if backend == Backend::Sqlite {
+        sqlx::raw_sql(SQLITE_PRAGMAS)
+            .execute(&mut connection)
+            .await?;
+    }
+    Ok(connection)
+}
+
+/// `url` without the password it may carry, for messages.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("********"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -223,12 +369,19 @@ fn time(millis: i64) -> DateTime<Utc> {
 }
 
 /// A UUID column (stored as hyphenated text).
-fn uuid(row: &SqliteRow, column: &str) -> Result<Uuid, sqlx::Error> {
-    Ok(row.try_get::<Hyphenated, _>(column)?.into_uuid())
+fn uuid(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
+    parse_uuid(column, &row.try_get::<String, _>(column)?)
 }
 
-fn optional_uuid(row: &SqliteRow, column: &str) -> Result<Option<Uuid>, sqlx::Error> {
-    Ok(row
-        .try_get::<Option<Hyphenated>, _>(column)?
-        .map(Hyphenated::into_uuid))
+fn optional_uuid(row: &AnyRow, column: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|text| parse_uuid(column, &text))
+        .transpose()
+}
+
+fn parse_uuid(column: &str, text: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::parse_str(text).map_err(|error| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: Box::new(error),
+    })
 }

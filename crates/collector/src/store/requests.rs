@@ -11,11 +11,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::changes::{self, Change};
 use super::model::corrupt;
 use super::tickets::actor;
 use super::{Actor, NewSnapshot, Store, StoreError, audit, millis, now, optional_uuid, time, uuid};
@@ -123,8 +124,8 @@ impl Store {
                         "INSERT INTO snapshot_requests (id, device_id, targets, created_at, expires_at, \
                          requested_by_kind, requested_by_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
-                    .bind(row.id.hyphenated())
-                    .bind(row.device_id.hyphenated())
+                    .bind(row.id.to_string())
+                    .bind(row.device_id.to_string())
                     .bind(targets)
                     .bind(millis(row.created_at))
                     .bind(millis(row.expires_at))
@@ -132,6 +133,7 @@ impl Store {
                     .bind(row.requested_by.id())
                     .execute(&mut *connection)
                     .await?;
+                    changes::announce(connection, Change::RequestCreated { device_id: row.device_id }).await?;
                     let detail = json!({ "device_id": row.device_id, "targets": row.targets, "expires_at": row.expires_at });
                     audit::record(connection, &row.requested_by, "snapshot_request.create", "snapshot_request", &row.id.to_string(), detail).await
                 })
@@ -153,7 +155,7 @@ impl Store {
             request_columns!(),
             " FROM snapshot_requests WHERE device_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         ))
-        .bind(device_id.hyphenated())
+        .bind(device_id.to_string())
         .bind(LIST_LIMIT)
         .fetch_all(&mut *connection)
         .await?
@@ -173,8 +175,8 @@ impl Store {
             request_columns!(),
             " FROM snapshot_requests WHERE id = $1 AND device_id = $2"
         ))
-        .bind(id.hyphenated())
-        .bind(device_id.hyphenated())
+        .bind(id.to_string())
+        .bind(device_id.to_string())
         .fetch_optional(&self.read)
         .await?
         .map(|row| snapshot_request(&row, now()))
@@ -189,7 +191,7 @@ impl Store {
     /// device, so this may be asked outside the transaction that relies on it.
     pub async fn snapshot_request_device(&self, id: Uuid) -> Result<Option<Uuid>, StoreError> {
         sqlx::query("SELECT device_id FROM snapshot_requests WHERE id = $1")
-            .bind(id.hyphenated())
+            .bind(id.to_string())
             .fetch_optional(&self.read)
             .await?
             .map(|row| uuid(&row, "device_id"))
@@ -219,7 +221,7 @@ impl Store {
             pending!(),
             " LIMIT 1"
         ))
-        .bind(device_id.hyphenated())
+        .bind(device_id.to_string())
         .bind(millis(now))
         .bind(lost_before)
         .fetch_optional(&self.read)
@@ -235,7 +237,7 @@ impl Store {
                         pending!(),
                         " RETURNING id, targets, created_at, expires_at"
                     ))
-                    .bind(device_id.hyphenated())
+                    .bind(device_id.to_string())
                     .bind(millis(now))
                     .bind(lost_before)
                     .fetch_all(&mut *connection)
@@ -268,7 +270,7 @@ impl Store {
 /// already is dropped with a warning: the snapshot stays stored, since the agent's spool must
 /// never lose data because a request went away.
 pub(super) async fn complete(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     stored: &[&NewSnapshot],
 ) -> Result<HashSet<Uuid>, StoreError> {
     let mut done = HashSet::new();
@@ -282,9 +284,9 @@ pub(super) async fn complete(
              WHERE id = $3 AND device_id = $4 AND done_at IS NULL AND expires_at > $1",
         )
         .bind(received)
-        .bind(snapshot.id.hyphenated())
-        .bind(request_id.hyphenated())
-        .bind(snapshot.agent_id.hyphenated())
+        .bind(snapshot.id.to_string())
+        .bind(request_id.to_string())
+        .bind(snapshot.agent_id.to_string())
         .execute(&mut *connection)
         .await?
         .rows_affected();
@@ -295,6 +297,7 @@ pub(super) async fn complete(
                 "the snapshot names a request that is unknown, expired or done already; stored without the link"
             );
         } else {
+            changes::announce(connection, Change::RequestDone { request_id }).await?;
             done.insert(request_id);
         }
     }
@@ -302,12 +305,9 @@ pub(super) async fn complete(
 }
 
 /// Fails with `NotFound` unless the device exists.
-async fn ensure_device(
-    connection: &mut SqliteConnection,
-    device_id: Uuid,
-) -> Result<(), StoreError> {
+async fn ensure_device(connection: &mut AnyConnection, device_id: Uuid) -> Result<(), StoreError> {
     sqlx::query("SELECT 1 FROM devices WHERE id = $1")
-        .bind(device_id.hyphenated())
+        .bind(device_id.to_string())
         .fetch_optional(&mut *connection)
         .await?
         .map(|_| ())
@@ -317,14 +317,14 @@ async fn ensure_device(
         })
 }
 
-fn targets(row: &SqliteRow, id: Uuid) -> Result<Vec<String>, StoreError> {
+fn targets(row: &AnyRow, id: Uuid) -> Result<Vec<String>, StoreError> {
     let text: String = row.try_get("targets")?;
     serde_json::from_str(&text)
         .map_err(|_| corrupt("snapshot_requests", &id.to_string(), "targets", &text))
 }
 
 /// A request as read at `at`, which decides whether it has expired.
-fn snapshot_request(row: &SqliteRow, at: DateTime<Utc>) -> Result<SnapshotRequest, StoreError> {
+fn snapshot_request(row: &AnyRow, at: DateTime<Utc>) -> Result<SnapshotRequest, StoreError> {
     let id = uuid(row, "id")?;
     let expires_at = time(row.try_get("expires_at")?);
     let delivered_at = row.try_get::<Option<i64>, _>("delivered_at")?.map(time);
@@ -356,7 +356,7 @@ fn snapshot_request(row: &SqliteRow, at: DateTime<Utc>) -> Result<SnapshotReques
     })
 }
 
-fn agent_request(row: &SqliteRow) -> Result<AgentRequest, StoreError> {
+fn agent_request(row: &AnyRow) -> Result<AgentRequest, StoreError> {
     let id = uuid(row, "id")?;
     Ok(AgentRequest {
         id,

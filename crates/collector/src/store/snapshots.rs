@@ -7,11 +7,12 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::audit::{self, AuditEntry};
 use super::requests;
+use super::statement::Statement;
 use super::tickets::attach;
 use super::{
     Actor, IngestOutcome, NewSnapshot, Store, StoreError, millis, model::trigger_name, uuid,
@@ -46,7 +47,7 @@ impl Store {
     /// The snapshot's JSON exactly as the agent sent it.
     pub async fn snapshot_json(&self, id: Uuid) -> Result<Vec<u8>, StoreError> {
         let row = sqlx::query("SELECT body_zstd, body_bytes FROM snapshots WHERE id = $1")
-            .bind(id.hyphenated())
+            .bind(id.to_string())
             .fetch_optional(&self.read)
             .await?
             .ok_or_else(|| StoreError::NotFound {
@@ -63,7 +64,7 @@ impl Store {
 
 /// [`store_snapshots`] for one snapshot.
 pub(super) async fn store_snapshot(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     snapshot: &NewSnapshot,
 ) -> Result<IngestOutcome, StoreError> {
     let outcomes = store_snapshots(connection, std::slice::from_ref(snapshot)).await?;
@@ -78,18 +79,18 @@ pub(super) async fn store_snapshot(
 /// agent's (`duplicate`), or another agent's id (refused). The outer error means a statement
 /// failed and the caller must roll back; the inner results are per snapshot, in order.
 pub(super) async fn store_snapshots(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     snapshots: &[NewSnapshot],
 ) -> Result<Vec<Result<IngestOutcome, StoreError>>, StoreError> {
     // A device is known by the agent that reports on it and carries its id, so a snapshot names
     // its device before the device row exists (that foreign key is checked at commit).
-    let mut insert = QueryBuilder::<Sqlite>::new(
+    let mut insert = Statement::new(
         "INSERT INTO snapshots (id, device_id, taken_at, received_at, trigger_kind, \
          worst_severity, schema_version, body_zstd, body_bytes, spool_dropped) ",
     );
     insert.push_values(snapshots, |mut row, snapshot| {
-        row.push_bind(snapshot.id.hyphenated())
-            .push_bind(snapshot.agent_id.hyphenated())
+        row.push_bind(snapshot.id.to_string())
+            .push_bind(snapshot.agent_id.to_string())
             .push_bind(millis(snapshot.taken_at))
             .push_bind(millis(snapshot.received_at))
             .push_bind(trigger_name(snapshot.trigger))
@@ -101,7 +102,7 @@ pub(super) async fn store_snapshots(
     });
     insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
     let inserted = insert
-        .build()
+        .build()?
         .fetch_all(&mut *connection)
         .await?
         .iter()
@@ -173,21 +174,17 @@ pub(super) async fn store_snapshots(
 
 /// The device each of these stored snapshots belongs to.
 async fn devices_of(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Uuid>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut query =
-        QueryBuilder::<Sqlite>::new("SELECT id, device_id FROM snapshots WHERE id IN (");
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(id.hyphenated());
-    }
+    let mut query = Statement::new("SELECT id, device_id FROM snapshots WHERE id IN (");
+    query.push_list(ids.iter().map(Uuid::to_string));
     query.push(")");
     query
-        .build()
+        .build()?
         .fetch_all(&mut *connection)
         .await?
         .iter()
@@ -212,7 +209,7 @@ struct DeviceUpdate<'a> {
 /// and findings (keeping what it does not tell); an older one arriving late from the agent's
 /// spool changes nothing else.
 async fn upsert_devices(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     stored: &[&NewSnapshot],
 ) -> Result<(), StoreError> {
     // One row per device: an upsert may not touch a row twice (PostgreSQL refuses).
@@ -235,7 +232,7 @@ async fn upsert_devices(
         update.last_received = update.last_received.max(received);
         update.spool_dropped += i64::from(snapshot.spool_dropped);
     }
-    let mut upsert = QueryBuilder::<Sqlite>::new(
+    let mut upsert = Statement::new(
         "INSERT INTO devices (id, agent_id, hostname, os, users, first_seen_at, last_seen_at, \
          latest_snapshot_id, latest_taken_at, worst_severity, pass_count, warn_count, fail_count, \
          spool_dropped) ",
@@ -246,14 +243,14 @@ async fn upsert_devices(
             .users
             .as_ref()
             .and_then(|users| serde_json::to_string(users).ok());
-        row.push_bind(snapshot.agent_id.hyphenated())
-            .push_bind(snapshot.agent_id.hyphenated())
+        row.push_bind(snapshot.agent_id.to_string())
+            .push_bind(snapshot.agent_id.to_string())
             .push_bind(snapshot.hostname.clone())
             .push_bind(snapshot.os.clone())
             .push_bind(users)
             .push_bind(update.first_received)
             .push_bind(update.last_received)
-            .push_bind(snapshot.id.hyphenated())
+            .push_bind(snapshot.id.to_string())
             .push_bind(update.taken_at)
             .push_bind(snapshot.worst_severity.as_str())
             .push_bind(i64::from(snapshot.findings.pass))
@@ -287,6 +284,6 @@ async fn upsert_devices(
          latest_taken_at = CASE WHEN excluded.latest_taken_at >= devices.latest_taken_at \
                            THEN excluded.latest_taken_at ELSE devices.latest_taken_at END",
     );
-    upsert.build().execute(connection).await?;
+    upsert.build()?.execute(connection).await?;
     Ok(())
 }

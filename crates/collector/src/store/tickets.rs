@@ -2,8 +2,8 @@
 //! attach snapshots (once per ticket and snapshot, however often it is retried).
 
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::model::{Actor, parse_severity};
@@ -181,13 +181,13 @@ impl Store {
 }
 
 pub(super) async fn insert_ticket(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     ticket: &NewTicket,
     actor: &Actor,
 ) -> Result<Ticket, StoreError> {
     if let Some(device_id) = ticket.device_id {
         let device = sqlx::query("SELECT 1 FROM devices WHERE id = $1")
-            .bind(device_id.hyphenated())
+            .bind(device_id.to_string())
             .fetch_optional(&mut *connection)
             .await?;
         if device.is_none() {
@@ -202,7 +202,7 @@ pub(super) async fn insert_ticket(
     .bind(&ticket.title)
     .bind(&ticket.body)
     .bind(TicketStatus::Open.as_str())
-    .bind(ticket.device_id.map(|id| id.hyphenated()))
+    .bind(ticket.device_id.map(|id| id.to_string()))
     .bind(millis(at))
     .bind(actor.kind())
     .bind(actor.id())
@@ -231,7 +231,7 @@ pub(super) async fn insert_ticket(
 }
 
 pub(super) async fn attach(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     ticket_id: i64,
     snapshot_id: Uuid,
     note: &str,
@@ -245,7 +245,7 @@ pub(super) async fn attach(
         return Err(ticket_not_found(ticket_id));
     }
     let snapshot_exists = sqlx::query("SELECT 1 FROM snapshots WHERE id = $1")
-        .bind(snapshot_id.hyphenated())
+        .bind(snapshot_id.to_string())
         .fetch_optional(&mut *connection)
         .await?;
     if snapshot_exists.is_none() {
@@ -257,7 +257,7 @@ pub(super) async fn attach(
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (ticket_id, snapshot_id) DO NOTHING",
     )
     .bind(ticket_id)
-    .bind(snapshot_id.hyphenated())
+    .bind(snapshot_id.to_string())
     .bind(note)
     .bind(at)
     .bind(actor.kind())
@@ -283,7 +283,7 @@ pub(super) async fn attach(
         "WHERE a.ticket_id = $1 AND a.snapshot_id = $2"
     ))
     .bind(ticket_id)
-    .bind(snapshot_id.hyphenated())
+    .bind(snapshot_id.to_string())
     .fetch_one(&mut *connection)
     .await?;
     Ok(AttachOutcome {
@@ -293,7 +293,7 @@ pub(super) async fn attach(
 }
 
 pub(super) async fn fetch_ticket(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     id: i64,
 ) -> Result<Ticket, StoreError> {
     let row = sqlx::query(concat!(
@@ -309,7 +309,7 @@ pub(super) async fn fetch_ticket(
 }
 
 /// Marks the ticket changed now; fails with not found when it does not exist.
-async fn touch(connection: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
+async fn touch(connection: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
     let changed = sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
         .bind(millis(now()))
         .bind(id)
@@ -329,7 +329,7 @@ fn ticket_not_found(id: i64) -> StoreError {
     }
 }
 
-fn ticket(row: &SqliteRow) -> Result<Ticket, StoreError> {
+fn ticket(row: &AnyRow) -> Result<Ticket, StoreError> {
     let id: i64 = row.try_get("id")?;
     let status: String = row.try_get("status")?;
     Ok(Ticket {
@@ -344,7 +344,7 @@ fn ticket(row: &SqliteRow) -> Result<Ticket, StoreError> {
     })
 }
 
-fn comment(row: &SqliteRow) -> Result<Comment, StoreError> {
+fn comment(row: &AnyRow) -> Result<Comment, StoreError> {
     Ok(Comment {
         id: row.try_get("id")?,
         ticket_id: row.try_get("ticket_id")?,
@@ -354,7 +354,7 @@ fn comment(row: &SqliteRow) -> Result<Comment, StoreError> {
     })
 }
 
-fn attachment(row: &SqliteRow) -> Result<Attachment, StoreError> {
+fn attachment(row: &AnyRow) -> Result<Attachment, StoreError> {
     let snapshot_id = uuid(row, "snapshot_id")?;
     let severity: String = row.try_get("worst_severity")?;
     Ok(Attachment {
@@ -374,7 +374,7 @@ fn attachment(row: &SqliteRow) -> Result<Attachment, StoreError> {
 }
 
 pub(super) fn actor(
-    row: &SqliteRow,
+    row: &AnyRow,
     table: &'static str,
     kind_column: &str,
     id_column: &str,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::json;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::{Actor, ApiTokenInfo, Role, Store, StoreError, audit, millis, now, time, uuid};
@@ -91,9 +91,9 @@ impl Store {
                         "INSERT INTO web_sessions (id, secret_hash, api_token_id, csrf_token, created_at, expires_at, last_used_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $5)",
                     )
-                    .bind(row.id.hyphenated())
+                    .bind(row.id.to_string())
                     .bind(hash)
-                    .bind(row.api_token_id.hyphenated())
+                    .bind(row.api_token_id.to_string())
                     .bind(&row.csrf_token)
                     .bind(millis(row.created_at))
                     .bind(millis(row.expires_at))
@@ -138,7 +138,7 @@ impl Store {
                     let at = now();
                     sqlx::query("UPDATE web_sessions SET last_used_at = $1 WHERE id = $2")
                         .bind(millis(at))
-                        .bind(id.hyphenated())
+                        .bind(id.to_string())
                         .execute(&mut *connection)
                         .await?;
                     audit::record(
@@ -162,7 +162,7 @@ impl Store {
             .write(move |connection| {
                 Box::pin(async move {
                     let deleted = sqlx::query("DELETE FROM web_sessions WHERE id = $1")
-                        .bind(id.hyphenated())
+                        .bind(id.to_string())
                         .execute(&mut *connection)
                         .await?
                         .rows_affected();
@@ -197,7 +197,7 @@ fn chrono_duration(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
-fn web_session(row: &SqliteRow) -> Result<WebSession, StoreError> {
+fn web_session(row: &AnyRow) -> Result<WebSession, StoreError> {
     let id = uuid(row, "id")?;
     let role: String = row.try_get("role")?;
     Ok(WebSession {

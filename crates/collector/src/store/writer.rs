@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Any, AnyConnection, Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::snapshots::{store_snapshot, store_snapshots};
@@ -57,9 +57,10 @@ impl Queued {
 
 impl Writer {
     /// Spawns the writer task on the current tokio runtime; it ends when the last handle drops.
-    pub(super) fn start(connection: SqliteConnection) -> Writer {
+    /// `begin` is the statement that starts each batch's transaction (see `Backend::begin`).
+    pub(super) fn start(connection: AnyConnection, begin: &'static str) -> Writer {
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(connection, receiver));
+        tokio::spawn(run(connection, begin, receiver));
         Writer { queue }
     }
 
@@ -72,7 +73,7 @@ impl Writer {
     pub(super) async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> WriteFuture<'c, T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         self.submit(Queued::Write(Box::new(TypedJob { write, reply })))
@@ -100,7 +101,7 @@ impl Writer {
 trait Job: Send {
     fn run<'c>(
         self: Box<Self>,
-        connection: &'c mut SqliteConnection,
+        connection: &'c mut AnyConnection,
     ) -> Pin<Box<dyn Future<Output = Box<dyn Pending>> + Send + 'c>>;
     /// Answers without running (the batch could not start).
     fn fail(self: Box<Self>, error: StoreError);
@@ -121,11 +122,11 @@ struct TypedJob<T, F> {
 impl<T, F> Job for TypedJob<T, F>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> WriteFuture<'c, T> + Send + 'static,
 {
     fn run<'c>(
         self: Box<Self>,
-        connection: &'c mut SqliteConnection,
+        connection: &'c mut AnyConnection,
     ) -> Pin<Box<dyn Future<Output = Box<dyn Pending>> + Send + 'c>> {
         let TypedJob { write, reply } = *self;
         Box::pin(async move {
@@ -149,7 +150,7 @@ struct QueuedSnapshot {
 impl Job for QueuedSnapshot {
     fn run<'c>(
         self: Box<Self>,
-        connection: &'c mut SqliteConnection,
+        connection: &'c mut AnyConnection,
     ) -> Pin<Box<dyn Future<Output = Box<dyn Pending>> + Send + 'c>> {
         let QueuedSnapshot { snapshot, reply } = *self;
         Box::pin(async move {
@@ -182,10 +183,14 @@ impl<T: Send> Pending for Ran<T> {
     }
 }
 
-async fn run(mut connection: SqliteConnection, mut queue: mpsc::Receiver<Queued>) {
+async fn run(
+    mut connection: AnyConnection,
+    begin: &'static str,
+    mut queue: mpsc::Receiver<Queued>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&mut connection, std::mem::take(&mut batch)).await;
+        commit(&mut connection, begin, std::mem::take(&mut batch)).await;
     }
     if let Err(error) = connection.close().await {
         tracing::warn!(%error, "closing the database writer connection");
@@ -199,10 +204,8 @@ struct Abort {
 }
 
 /// Runs the queued writes in one transaction and answers each of them.
-async fn commit(connection: &mut SqliteConnection, batch: Vec<Queued>) {
-    // IMMEDIATE takes the write lock up front, so another process writing the same file (the
-    // CLI) makes this wait (busy timeout) instead of failing halfway through the batch.
-    let mut transaction = match connection.begin_with("BEGIN IMMEDIATE").await {
+async fn commit(connection: &mut AnyConnection, begin: &'static str, batch: Vec<Queued>) {
+    let mut transaction = match connection.begin_with(begin).await {
         Ok(transaction) => transaction,
         Err(error) => {
             let unanswered = batch.into_iter().map(Queued::into_job).collect();
@@ -250,7 +253,7 @@ async fn commit(connection: &mut SqliteConnection, batch: Vec<Queued>) {
 /// keeps them all, a failed write rolls back to its own, and each write costs one round trip
 /// less than SAVEPOINT plus RELEASE (`temp_store = MEMORY` keeps their undo pages in memory).
 async fn run_job(
-    transaction: &mut Transaction<'_, Sqlite>,
+    transaction: &mut Transaction<'_, Any>,
     job: Box<dyn Job>,
     ran: &mut Vec<Box<dyn Pending>>,
 ) -> Result<(), Abort> {
@@ -281,7 +284,7 @@ async fn run_job(
 
 /// Stores queued snapshots together in one savepoint; if that fails, one by one.
 async fn store_group(
-    transaction: &mut Transaction<'_, Sqlite>,
+    transaction: &mut Transaction<'_, Any>,
     group: Vec<QueuedSnapshot>,
     ran: &mut Vec<Box<dyn Pending>>,
 ) -> Result<(), Abort> {

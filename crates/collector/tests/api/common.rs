@@ -1,7 +1,8 @@
-//! The in-process test harness: a collector app on a fresh SQLite file, requests sent with
-//! `oneshot`, and helpers to enroll agents, make tokens and build snapshots.
+//! The in-process test harness: a collector app on a fresh database (a SQLite file, or a
+//! PostgreSQL schema of its own when the suite runs on PostgreSQL: see `BACKEND` in the crate
+//! root), requests sent with `oneshot`, and helpers to enroll agents, make tokens and build
+//! snapshots.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,10 +11,10 @@ use axum::http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sitrep_collector::store::{Actor, Enrollment, Role, Store};
+use sitrep_collector::store::{Actor, Backend, Enrollment, Role, Store};
 use sitrep_collector::waiters::Waiters;
 use sitrep_collector::{AppState, Limits, app};
-use sqlx::Connection;
+use sqlx::{AnyConnection, Connection};
 use tempfile::TempDir;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -21,13 +22,108 @@ use uuid::Uuid;
 /// A snapshot printed by the real agent (`sitrep report --json --no-probes`) on the test VM.
 const FIXTURE: &str = include_str!("../fixtures/snapshot.json");
 
+/// PostgreSQL for the suite when `SITREP_TEST_POSTGRES` does not name another server.
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A database of the test's own, removed when dropped.
+pub struct TestDatabase {
+    url: String,
+    place: Place,
+}
+
+enum Place {
+    /// Removed with the directory when dropped.
+    File { _dir: TempDir },
+    /// A PostgreSQL schema: the server to drop it on, and its name.
+    Schema {
+        server: String,
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    pub async fn new() -> TestDatabase {
+        TestDatabase::on(crate::BACKEND).await
+    }
+
+    pub async fn on(backend: Backend) -> TestDatabase {
+        sqlx::any::install_default_drivers();
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                TestDatabase {
+                    url: format!("sqlite://{}", dir.path().join("collector.db").display()),
+                    place: Place::File { _dir: dir },
+                }
+            }
+            Backend::Postgres => {
+                let server = std::env::var("SITREP_TEST_POSTGRES")
+                    .unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+                let name = format!("sitrep_test_{}", Uuid::new_v4().simple());
+                let mut connection = AnyConnection::connect(&server).await.unwrap_or_else(|error| {
+                    panic!("PostgreSQL at {server} (set SITREP_TEST_POSTGRES to use another): {error}")
+                });
+                // The name is ours, made of hex digits.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                    .execute(&mut connection)
+                    .await
+                    .expect("create the test's schema");
+                connection.close().await.expect("close");
+                let separator = if server.contains('?') { '&' } else { '?' };
+                TestDatabase {
+                    url: format!("{server}{separator}options=-c%20search_path%3D{name}"),
+                    place: Place::Schema { server, name },
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn connect(&self) -> AnyConnection {
+        AnyConnection::connect(&self.url)
+            .await
+            .expect("open the test database")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Place::Schema { server, name } = &self.place else {
+            return;
+        };
+        let (server, name) = (server.clone(), name.clone());
+        // Drop runs inside the test's runtime, which cannot block on a future: use a runtime of
+        // its own on a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let mut connection = AnyConnection::connect(&server).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE")))
+                    .execute(&mut connection)
+                    .await?;
+                connection.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test schema: {dropped:?}");
+        }
+    }
+}
+
 pub struct TestApp {
     pub router: Router,
     pub store: Store,
     /// The app's long-poll waiters, to check that finished polls leave nothing behind.
     pub waiters: Arc<Waiters>,
-    pub database: PathBuf,
-    _dir: TempDir,
+    /// Last: the store's connections close before its database goes.
+    pub database: TestDatabase,
 }
 
 impl TestApp {
@@ -36,9 +132,10 @@ impl TestApp {
     }
 
     pub async fn with_limits(limits: Limits) -> TestApp {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let database = dir.path().join("collector.db");
-        let store = Store::open_sqlite(&database).await.expect("open the store");
+        let database = TestDatabase::new().await;
+        let store = Store::connect(database.url())
+            .await
+            .expect("open the store");
         let state = AppState::new(store.clone(), limits);
         let waiters = state.waiters.clone();
         let router = app(state);
@@ -47,7 +144,6 @@ impl TestApp {
             store,
             waiters,
             database,
-            _dir: dir,
         }
     }
 
@@ -126,12 +222,9 @@ impl TestApp {
             .await
     }
 
-    /// One number from the database file itself, e.g. a row count.
+    /// One number from the database itself, e.g. a row count.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        let mut connection =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.database.display()))
-                .await
-                .expect("open the database");
+        let mut connection = self.database.connect().await;
         let value: i64 = sqlx::query_scalar(sql)
             .fetch_one(&mut connection)
             .await
@@ -140,12 +233,9 @@ impl TestApp {
         value
     }
 
-    /// Runs a statement on the database file behind the app's back (to damage it on purpose).
+    /// Runs a statement on the database behind the app's back (to damage it on purpose).
     pub async fn execute(&self, sql: &'static str) {
-        let mut connection =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.database.display()))
-                .await
-                .expect("open the database");
+        let mut connection = self.database.connect().await;
         sqlx::query(sql)
             .execute(&mut connection)
             .await

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use expect_test::expect;
 use serde_json::{Value, json};
+use sitrep_collector::store::Backend;
 use uuid::Uuid;
 
 use crate::common::{TestApp, help, json_request, request, snapshot, snapshot_of, with_finding};
@@ -297,8 +298,11 @@ async fn server_faults_say_internal_with_a_request_id_and_nothing_else() {
     let agent = app.enroll().await;
     let sent = snapshot(Some(agent.agent_id));
     app.send(&agent, &sent).await;
-    app.execute("UPDATE snapshots SET body_zstd = x'00010203'")
-        .await;
+    app.execute(match crate::BACKEND {
+        Backend::Sqlite => "UPDATE snapshots SET body_zstd = x'00010203'",
+        Backend::Postgres => "UPDATE snapshots SET body_zstd = '\\x00010203'",
+    })
+    .await;
     let answer = app
         .get(
             &format!("/api/v1/snapshots/{}", sent["id"].as_str().expect("id")),

@@ -1,5 +1,8 @@
-//! In-process tests of the collector's HTTP API: the real app on a temporary SQLite file,
+//! In-process tests of the collector's HTTP API: the real app on a temporary SQLite file (or PostgreSQL schema),
 //! driven with `oneshot`, no sockets.
+
+/// The backend these tests run on; `tests/api_postgres.rs` runs them again on PostgreSQL.
+const BACKEND: sitrep_collector::store::Backend = sitrep_collector::store::Backend::Sqlite;
 
 mod agents;
 mod auth;

@@ -6,11 +6,12 @@ use sitrep_collector::ingest;
 use sitrep_collector::store::{Actor, Role, Store, StoreError};
 use uuid::Uuid;
 
+use crate::common::TestDatabase;
+
 #[tokio::test]
 async fn a_store_reopens_with_its_data_and_migrates_idempotently() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = dir.path().join("collector.db");
-    let store = Store::open_sqlite(&path).await.expect("open");
+    let database = TestDatabase::new().await;
+    let store = Store::connect(database.url()).await.expect("open");
     let (created, _) = store
         .create_api_token(Role::Specialist, "Sam", &Actor::Cli)
         .await
@@ -18,8 +19,7 @@ async fn a_store_reopens_with_its_data_and_migrates_idempotently() {
     store.ping().await.expect("ping");
     drop(store);
 
-    let url = format!("sqlite://{}", path.display());
-    let reopened = Store::connect(&url).await.expect("connect by URL");
+    let reopened = Store::connect(database.url()).await.expect("reopen");
     reopened.migrate().await.expect("migrate again");
     assert_eq!(reopened.list_api_tokens().await.expect("list"), [created]);
 }
@@ -27,7 +27,7 @@ async fn a_store_reopens_with_its_data_and_migrates_idempotently() {
 #[tokio::test]
 async fn databases_the_store_cannot_serve_are_refused() {
     for url in [
-        "postgres://localhost/test",
+        "mysql://localhost/test",
         "sqlite::memory:",
         "sqlite://?mode=memory",
     ] {
@@ -47,10 +47,8 @@ async fn databases_the_store_cannot_serve_are_refused() {
 
 #[tokio::test]
 async fn one_bad_snapshot_in_a_batch_fails_alone() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = Store::open_sqlite(&dir.path().join("collector.db"))
-        .await
-        .expect("open");
+    let database = TestDatabase::new().await;
+    let store = Store::connect(database.url()).await.expect("open");
     let (_, token) = store
         .create_enrollment_token(None, None, &Actor::Cli)
         .await

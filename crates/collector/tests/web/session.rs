@@ -77,13 +77,10 @@ async fn a_specialist_logs_in_with_a_token_and_gets_a_strict_http_only_cookie() 
     }
 }
 
-/// The texts of one column, read from the database file.
+/// The texts of one column, read from the database itself.
 async fn sqlx_strings(client: &Client, sql: &'static str) -> Vec<String> {
     use sqlx::Connection;
-    let url = format!("sqlite://{}", client.app.database.display());
-    let mut connection = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("open the database");
+    let mut connection = client.app.database.connect().await;
     let values = sqlx::query_scalar(sql)
         .fetch_all(&mut connection)
         .await
