@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sitrep_config::{ByteSize, ConfigError, ConfigFile, TableChecker, check_table};
+use sitrep_config::{ByteSize, ConfigError, ConfigFile, HumanDuration, TableChecker, check_table};
 
 use crate::Limits;
+use crate::store::Retention;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -23,6 +24,38 @@ pub struct CollectorConfig {
     /// Serve plain HTTP: fine on loopback, warned about anywhere else.
     pub insecure_http: bool,
     pub limits: LimitsConfig,
+    pub retention: RetentionConfig,
+}
+
+/// How long snapshots are kept (see `store::Retention`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Newest snapshots kept per device; 0 keeps them all.
+    pub max_snapshots_per_device: u32,
+    /// Snapshots taken longer ago are removed; "0s" keeps them however old.
+    pub max_age: HumanDuration,
+    /// How often the retention job runs.
+    pub interval: HumanDuration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            max_snapshots_per_device: 1000,
+            max_age: HumanDuration::from_secs(365 * 86_400),
+            interval: HumanDuration::from_secs(3600),
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn retention(&self) -> Retention {
+        Retention {
+            max_snapshots_per_device: Some(self.max_snapshots_per_device).filter(|&n| n > 0),
+            max_age: Some(self.max_age.0).filter(|age| !age.is_zero()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -44,6 +77,7 @@ impl Default for CollectorConfig {
             tls_key: None,
             insecure_http: false,
             limits: LimitsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -97,6 +131,7 @@ impl ConfigFile for CollectorConfig {
     fn section_checker(name: &str) -> Option<TableChecker> {
         match name {
             "limits" => Some(check_table::<LimitsConfig>),
+            "retention" => Some(check_table::<RetentionConfig>),
             _ => None,
         }
     }
@@ -119,6 +154,12 @@ impl ConfigFile for CollectorConfig {
             problems.push((
                 "limits.max_decompressed".to_string(),
                 "must not be smaller than limits.max_body".to_string(),
+            ));
+        }
+        if self.retention.interval.0 < std::time::Duration::from_secs(60) {
+            problems.push((
+                "retention.interval".to_string(),
+                "must be at least 1m".to_string(),
             ));
         }
         problems

@@ -176,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             insecure_http,
         } => {
             let store = open_store(&data_dir, database_url).await?;
+            store.spawn_retention(config.retention.retention(), config.retention.interval.0);
             let listen = listen.unwrap_or(config.listen);
             let files = tls_cert
                 .zip(tls_key)

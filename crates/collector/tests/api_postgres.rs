@@ -1,6 +1,8 @@
 //! The API suite of `tests/api/` again, on PostgreSQL: each test gets a fresh schema
 //! on the server `SITREP_TEST_POSTGRES` names (default `postgres://postgres@127.0.0.1:5432/test`),
-//! so the store behaves the same on both backends, test for test.
+//! so the store behaves the same on both backends, test for test. Only here: two replicas on
+//! one schema (`api/replicas.rs`); only in the SQLite suite: the copy from SQLite to PostgreSQL
+//! (`api/copy.rs`), which uses both.
 
 const BACKEND: sitrep_collector::store::Backend = sitrep_collector::store::Backend::Postgres;
 
@@ -20,7 +22,11 @@ mod help_and_tickets;
 mod ingest;
 #[path = "api/openapi.rs"]
 mod openapi;
+#[path = "api/replicas.rs"]
+mod replicas;
 #[path = "api/requests.rs"]
 mod requests;
+#[path = "api/retention.rs"]
+mod retention;
 #[path = "api/store.rs"]
 mod store;

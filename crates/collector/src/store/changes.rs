@@ -82,7 +82,7 @@ pub(super) async fn announce(
     let Some(payload) = change.payload() else {
         return Ok(());
     };
-    if connection.backend_name() != <Postgres as Database>::NAME {
+    if !is_postgres(connection) {
         return Ok(());
     }
     sqlx::query("SELECT pg_notify($1, $2)")
@@ -91,6 +91,11 @@ pub(super) async fn announce(
         .execute(connection)
         .await?;
     Ok(())
+}
+
+/// Whether `connection` is to PostgreSQL, for the few statements only PostgreSQL has.
+pub(super) fn is_postgres(connection: &AnyConnection) -> bool {
+    connection.backend_name() == <Postgres as Database>::NAME
 }
 
 /// The task listening for the other replicas' changes; stopped when the store is dropped.

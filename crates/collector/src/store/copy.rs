@@ -229,7 +229,8 @@ async fn target_columns(
     table: &str,
 ) -> Result<Vec<(String, Kind)>, StoreError> {
     let rows = sqlx::query(
-        "SELECT column_name, data_type FROM information_schema.columns \
+        "SELECT CAST(column_name AS TEXT) AS column_name, CAST(data_type AS TEXT) AS data_type \
+         FROM information_schema.columns \
          WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
     )
     .bind(table)

@@ -21,6 +21,7 @@ mod history;
 mod key_cache;
 mod model;
 mod requests;
+mod retention;
 mod snapshots;
 mod statement;
 mod support_code;
@@ -38,6 +39,7 @@ pub use model::{
     TicketStatus,
 };
 pub use requests::{AgentRequest, REDELIVER_AFTER, RequestStatus, SnapshotRequest};
+pub use retention::Retention;
 pub use support_code::SupportCode;
 pub use web_sessions::{SESSION_IDLE_LIMIT, SESSION_LIFETIME, WebSession, random_token};
 

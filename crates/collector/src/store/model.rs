@@ -47,6 +47,8 @@ impl Role {
 pub enum Actor {
     /// An operator at the collector's command line.
     Cli,
+    /// The collector itself (snapshot retention).
+    Collector,
     Agent(Uuid),
     ApiToken(Uuid),
 }
@@ -55,6 +57,7 @@ impl Actor {
     pub(super) fn kind(&self) -> &'static str {
         match self {
             Actor::Cli => "cli",
+            Actor::Collector => "collector",
             Actor::Agent(_) => "agent",
             Actor::ApiToken(_) => "api_token",
         }
@@ -62,7 +65,7 @@ impl Actor {
 
     pub(super) fn id(&self) -> Option<String> {
         match self {
-            Actor::Cli => None,
+            Actor::Cli | Actor::Collector => None,
             Actor::Agent(id) | Actor::ApiToken(id) => Some(id.to_string()),
         }
     }
@@ -84,6 +87,7 @@ impl Actor {
         };
         match kind {
             "cli" => Ok(Actor::Cli),
+            "collector" => Ok(Actor::Collector),
             "agent" => Ok(Actor::Agent(uuid()?)),
             "api_token" => Ok(Actor::ApiToken(uuid()?)),
             _ => Err(corrupt(table, id.unwrap_or_default(), "actor kind", kind)),

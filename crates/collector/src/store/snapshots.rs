@@ -4,7 +4,7 @@
 //! Ingest is the hot path: the writer hands over every snapshot queued for its batch at once,
 //! and they are stored with one statement per table, whatever their number.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -88,7 +88,12 @@ pub(super) async fn store_snapshots(
         "INSERT INTO snapshots (id, device_id, taken_at, received_at, trigger_kind, \
          worst_severity, schema_version, body_zstd, body_bytes, spool_dropped) ",
     );
-    insert.push_values(snapshots, |mut row, snapshot| {
+    // In key order, as every replica's batches take their row locks: two batches inserting
+    // the same ids (an agent's retry reaching another replica) wait for each other instead of
+    // deadlocking. The sort is stable, so of two rows with one id the first stays first.
+    let mut in_key_order: Vec<&NewSnapshot> = snapshots.iter().collect();
+    in_key_order.sort_by_key(|snapshot| snapshot.id);
+    insert.push_values(in_key_order, |mut row, snapshot| {
         row.push_bind(snapshot.id.to_string())
             .push_bind(snapshot.agent_id.to_string())
             .push_bind(millis(snapshot.taken_at))
@@ -212,8 +217,9 @@ async fn upsert_devices(
     connection: &mut AnyConnection,
     stored: &[&NewSnapshot],
 ) -> Result<(), StoreError> {
-    // One row per device: an upsert may not touch a row twice (PostgreSQL refuses).
-    let mut updates: HashMap<Uuid, DeviceUpdate> = HashMap::new();
+    // One row per device: an upsert may not touch a row twice (PostgreSQL refuses). In key
+    // order, so replicas' batches lock device rows in one order and never deadlock.
+    let mut updates: BTreeMap<Uuid, DeviceUpdate> = BTreeMap::new();
     for snapshot in stored {
         let taken_at = millis(snapshot.taken_at.min(snapshot.received_at));
         let received = millis(snapshot.received_at);

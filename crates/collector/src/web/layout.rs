@@ -113,6 +113,7 @@ fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 pub(super) fn actor_name(actor: &Actor, token_names: &[(uuid::Uuid, String)]) -> String {
     match actor {
         Actor::Cli => "an operator (command line)".to_string(),
+        Actor::Collector => "the collector".to_string(),
         Actor::Agent(id) => format!("the agent {id}"),
         Actor::ApiToken(id) => token_names
             .iter()

@@ -35,10 +35,7 @@ enum Place {
     /// Removed with the directory when dropped.
     File { _dir: TempDir },
     /// A PostgreSQL schema: the server to drop it on, and its name.
-    Schema {
-        server: String,
-        name: String,
-    },
+    Schema { server: String, name: String },
 }
 
 impl TestDatabase {
@@ -122,8 +119,9 @@ pub struct TestApp {
     pub store: Store,
     /// The app's long-poll waiters, to check that finished polls leave nothing behind.
     pub waiters: Arc<Waiters>,
-    /// Last: the store's connections close before its database goes.
-    pub database: TestDatabase,
+    /// Last: the store's connections close before its database goes. Shared by replicas.
+    pub database: Arc<TestDatabase>,
+    limits: Limits,
 }
 
 impl TestApp {
@@ -132,7 +130,15 @@ impl TestApp {
     }
 
     pub async fn with_limits(limits: Limits) -> TestApp {
-        let database = TestDatabase::new().await;
+        TestApp::on(Arc::new(TestDatabase::new().await), limits).await
+    }
+
+    /// Another app on this app's database: a second collector replica.
+    pub async fn replica(&self) -> TestApp {
+        TestApp::on(self.database.clone(), self.limits).await
+    }
+
+    async fn on(database: Arc<TestDatabase>, limits: Limits) -> TestApp {
         let store = Store::connect(database.url())
             .await
             .expect("open the store");
@@ -144,6 +150,7 @@ impl TestApp {
             store,
             waiters,
             database,
+            limits,
         }
     }
 

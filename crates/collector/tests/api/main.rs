@@ -7,10 +7,12 @@ const BACKEND: sitrep_collector::store::Backend = sitrep_collector::store::Backe
 mod agents;
 mod auth;
 mod common;
+mod copy;
 mod devices;
 mod diff;
 mod help_and_tickets;
 mod ingest;
 mod openapi;
 mod requests;
+mod retention;
 mod store;
