@@ -40,6 +40,8 @@ pub struct Site {
     transport: Transport,
     collector_bin: PathBuf,
     agent_bin: PathBuf,
+    /// `--database-url` of every collector command; `None` keeps SQLite in the data dir.
+    database_url: Option<String>,
     /// PID of the running collector, if one runs.
     collector: Option<u32>,
     /// Collector starts so far, which name their logs.
@@ -55,6 +57,19 @@ impl Site {
         transport: Transport,
         collector_bin: PathBuf,
         agent_bin: PathBuf,
+    ) -> Result<Option<Site>, SiteError> {
+        Site::start_on_database(test, port, transport, collector_bin, agent_bin, None)
+    }
+
+    /// [`Site::start`] with the collector's store in the database at `database_url` (for
+    /// PostgreSQL its unix socket: the namespace's 127.0.0.1 is its own).
+    pub fn start_on_database(
+        test: &str,
+        port: u16,
+        transport: Transport,
+        collector_bin: PathBuf,
+        agent_bin: PathBuf,
+        database_url: Option<String>,
     ) -> Result<Option<Site>, SiteError> {
         let Some(mut lab) = Lab::or_skip(test)? else {
             return Ok(None);
@@ -79,6 +94,7 @@ impl Site {
             transport,
             collector_bin,
             agent_bin,
+            database_url,
             collector: None,
             starts: 0,
         };
@@ -90,18 +106,36 @@ impl Site {
     pub fn start_collector(&mut self) -> Result<(), SiteError> {
         self.starts += 1;
         let name = format!("collector-{}", self.starts);
-        let mut serve = self.lab.command(&self.ns, &self.collector_bin);
-        serve
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["serve", "--listen", &self.listen]);
+        let (listen, url) = (self.listen.clone(), self.url.clone());
+        self.collector = Some(self.serve(&name, &listen, &url)?);
+        Ok(())
+    }
+
+    /// Starts another collector on the same store (a replica, when that is PostgreSQL) serving
+    /// on `127.0.0.1:port`, its log under `name`; returns its PID and URL once it serves. The lab
+    /// stops it at the end.
+    pub fn start_replica(&mut self, name: &str, port: u16) -> Result<(u32, String), SiteError> {
+        let listen = format!("127.0.0.1:{port}");
+        let url = match self.transport {
+            Transport::Https => format!("https://{listen}"),
+            Transport::PlainHttp => format!("http://{listen}"),
+        };
+        let pid = self.serve(name, &listen, &url)?;
+        Ok((pid, url))
+    }
+
+    /// `sitrep-collector serve` in the namespace; its PID once it answers at `url`.
+    fn serve(&mut self, name: &str, listen: &str, url: &str) -> Result<u32, SiteError> {
+        let namespaced = self.lab.command(&self.ns, &self.collector_bin);
+        let mut serve = self.on_store(namespaced);
+        serve.args(["serve", "--listen", listen]);
         if self.transport == Transport::PlainHttp {
             serve.arg("--insecure-http");
         }
-        self.collector = Some(self.lab.spawn(&name, serve)?);
+        let pid = self.lab.spawn(name, serve)?;
         let started = Instant::now();
         while self.transport == Transport::Https && self.fingerprint.is_empty() {
-            let text = self.lab.log(&name);
+            let text = self.lab.log(name);
             if let Some(fingerprint) = text
                 .lines()
                 .find_map(|line| line.split("SHA-256 fingerprint ").nth(1))
@@ -114,17 +148,26 @@ impl Site {
             }
         }
         // The fingerprint is printed before the socket is bound; wait for an answer.
-        while self.api("", "GET", "/healthz", None)?.0 != 200 {
+        while self.api_at(url, "", "GET", "/healthz", None)?.0 != 200 {
             if started.elapsed() > START_TIMEOUT {
                 return Err(format!(
                     "the collector does not answer /healthz:\n{}",
-                    self.lab.log(&name)
+                    self.lab.log(name)
                 )
                 .into());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(())
+        Ok(pid)
+    }
+
+    /// `command` (the collector binary) with the data dir and the database URL.
+    fn on_store(&self, mut command: Command) -> Command {
+        command.arg("--data-dir").arg(&self.data_dir);
+        if let Some(url) = &self.database_url {
+            command.args(["--database-url", url]);
+        }
+        command
     }
 
     /// Stops the running collector with `signal` and waits for it to end.
@@ -138,9 +181,8 @@ impl Site {
 
     /// An admin command on the collector's store; its stdout.
     pub fn admin(&self, args: &[&str]) -> Result<String, SiteError> {
-        let output = Command::new(&self.collector_bin)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
+        let output = self
+            .on_store(Command::new(&self.collector_bin))
             .args(args)
             .output()?;
         if !output.status.success() {
@@ -206,6 +248,18 @@ impl Site {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, String), SiteError> {
+        self.api_at(&self.url, token, method, path, body)
+    }
+
+    /// [`Site::api`] on the collector at `base` (e.g. a replica).
+    pub fn api_at(
+        &self,
+        base: &str,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, String), SiteError> {
         let mut command = self.lab.command(&self.ns, "curl");
         command
             .args(["-sS", "-k", "--max-time", "60", "-X", method])
@@ -220,7 +274,7 @@ impl Site {
                 .args(["-H", "Content-Type: application/json", "--data-binary"])
                 .arg(body.to_string());
         }
-        let output = command.arg(format!("{}{path}", self.url)).output()?;
+        let output = command.arg(format!("{base}{path}")).output()?;
         let text = String::from_utf8(output.stdout)?;
         let (body, status) = text.rsplit_once('\n').ok_or("no status from curl")?;
         Ok((status.trim().parse().unwrap_or(0), body.to_string()))
@@ -235,9 +289,24 @@ impl Site {
         body: Option<&Value>,
         expect: u16,
     ) -> Result<Value, SiteError> {
-        let (status, text) = self.api(token, method, path, body)?;
+        self.api_json_at(&self.url, token, method, path, body, expect)
+    }
+
+    /// [`Site::api_json`] on the collector at `base` (e.g. a replica).
+    pub fn api_json_at(
+        &self,
+        base: &str,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        expect: u16,
+    ) -> Result<Value, SiteError> {
+        let (status, text) = self.api_at(base, token, method, path, body)?;
         if status != expect {
-            return Err(format!("{method} {path}: expected {expect}, got {status}: {text}").into());
+            return Err(
+                format!("{method} {base}{path}: expected {expect}, got {status}: {text}").into(),
+            );
         }
         Ok(serde_json::from_str(&text)?)
     }
