@@ -17,6 +17,9 @@ command -v sysctl >/dev/null || need_packages+=(procps)
 [[ -x /usr/bin/chromedriver ]] || need_packages+=(chromium-driver)
 # aws-lc-sys and zstd-sys build C for the Windows cross check.
 command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)
+# The store's suites run on PostgreSQL too (127.0.0.1:5432, database `test`), unless
+# SITREP_TEST_POSTGRES names another server.
+[[ -n ${SITREP_TEST_POSTGRES:-} ]] || command -v pg_ctlcluster >/dev/null || need_packages+=(postgresql)
 if ((${#need_packages[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         echo "test.sh: missing ${need_packages[*]}; run as root or install them" >&2
@@ -25,6 +28,23 @@ if ((${#need_packages[@]})); then
     echo "test.sh: installing ${need_packages[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
+fi
+if [[ -z ${SITREP_TEST_POSTGRES:-} ]] && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "test.sh: starting PostgreSQL"
+    cluster=$(pg_lsclusters --no-header | awk '$3 == 5432 { print $1 " " $2; exit }')
+    [[ -n $cluster ]] || { echo "test.sh: no PostgreSQL cluster on port 5432" >&2; exit 1; }
+    # shellcheck disable=SC2086 # version and name, two words
+    pg_ctlcluster --skip-systemctl-redirect $cluster start
+    for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+fi
+if [[ -z ${SITREP_TEST_POSTGRES:-} ]] &&
+    ! psql -h 127.0.0.1 -U postgres -d test -Atc 'SELECT 1' >/dev/null 2>&1; then
+    su postgres -c "createdb test" 2>/dev/null || true
+    psql -h 127.0.0.1 -U postgres -d test -Atc 'SELECT 1' >/dev/null || {
+        echo "test.sh: PostgreSQL on 127.0.0.1:5432 does not let user postgres into database test;" \
+            "allow it (trust for 127.0.0.1) or set SITREP_TEST_POSTGRES=postgres://USER:PASSWORD@HOST/DB" >&2
+        exit 1
+    }
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
