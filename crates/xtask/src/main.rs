@@ -1,7 +1,8 @@
 //! Project automation: benchmarks that print figures against the performance targets of
 //! DESIGN.md section 8. `cargo xtask bench` measures the release agent (with `inxi` and
-//! `hw-probe` side by side); `cargo xtask bench-collector` loads a release collector with
-//! ingests, `cargo xtask bench-longpoll` with idle long-polling agents; `cargo xtask
+//! `hw-probe` side by side); `cargo xtask bench-collector` loads release collectors with
+//! ingests (SQLite, PostgreSQL with one and with two replicas, side by side), `cargo xtask
+//! bench-longpoll` a release collector with idle long-polling agents; `cargo xtask
 //! bench-daemon` watches the release daemon idle and answering specialist requests.
 //!
 //! Figures, not pass/fail tests: a noisy 2-core machine makes timed assertions flaky, so the
@@ -33,8 +34,9 @@ enum Task {
         #[arg(long, default_value_t = 25)]
         runs: usize,
     },
-    /// Start a release collector on loopback and load it with a bounded number of snapshot
-    /// ingests from simulated agents; print throughput, latency percentiles and RSS
+    /// Start release collectors on loopback (SQLite; PostgreSQL with one and with two replicas)
+    /// and load each with a bounded number of snapshot ingests from simulated agents; print one
+    /// table of throughput, latency percentiles, errors and RSS per replica
     BenchCollector(collector::Options),
     /// Start a release collector on loopback, hold one long-poll per simulated agent (10,000 by
     /// default); print the collector's RSS and how fast a specialist request reaches its poll
