@@ -209,6 +209,8 @@ impl From<StoreError> for ApiError {
                 code: "snapshot_of_another_device",
                 message: error.to_string(),
             },
+            // The writer logged why; clients retry a 503 later.
+            StoreError::Unavailable(_) => ApiError::NotReady,
             StoreError::Open { .. }
             | StoreError::Task(_)
             | StoreError::UnsupportedUrl { .. }

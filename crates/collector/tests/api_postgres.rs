@@ -22,6 +22,8 @@ mod help_and_tickets;
 mod ingest;
 #[path = "api/openapi.rs"]
 mod openapi;
+#[path = "api/recovery.rs"]
+mod recovery;
 #[path = "api/replicas.rs"]
 mod replicas;
 #[path = "api/requests.rs"]

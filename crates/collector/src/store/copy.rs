@@ -82,7 +82,7 @@ impl Store {
         let mut reading = source.read.acquire().await?;
         sqlx::query("BEGIN").execute(&mut *reading).await?;
         check_tables(&mut reading).await?;
-        let mut writing = super::connect(Backend::Postgres, &target.options).await?;
+        let mut writing = target.database.connect().await?;
         let mut copied = Vec::with_capacity(TABLES.len());
         for table in TABLES {
             let table_copy = copy_table(&mut reading, &mut writing, table).await?;

@@ -45,7 +45,7 @@ pub use web_sessions::{SESSION_IDLE_LIMIT, SESSION_LIFETIME, WebSession, random_
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -130,6 +130,9 @@ pub enum StoreError {
     /// The transaction holding this write (and the rest of its batch) did not commit.
     #[error("cannot commit a batch of writes: {0}")]
     Commit(Arc<sqlx::Error>),
+    /// The database could not be reached for this write; the writer tries again with the next.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(Arc<StoreError>),
     #[error("the database writer has stopped")]
     WriterStopped,
     #[error("{what} {id} not found")]
@@ -172,18 +175,48 @@ pub enum StoreError {
 /// A handle on the database; cheap to clone (pools, a channel and a few `Arc`s).
 #[derive(Debug, Clone)]
 pub struct Store {
-    backend: Backend,
-    /// Where the database is, for the `migrate` command's own connection. Never logged: a
-    /// PostgreSQL URL may carry a password.
-    options: Arc<AnyConnectOptions>,
-    /// What error messages call the database: the SQLite file, or the PostgreSQL URL without
-    /// its password.
-    name: Arc<PathBuf>,
+    database: Arc<Database>,
     read: AnyPool,
     writer: Writer,
     agent_keys: Arc<KeyCache>,
-    /// Other replicas' changes; `None` on SQLite, which has no other replicas.
-    listener: Option<Arc<Listener>>,
+    /// Other replicas' changes (PostgreSQL), listened for from the first call of
+    /// [`Store::changes`] on: a command-line tool never opens that connection.
+    listener: Arc<OnceLock<Listener>>,
+}
+
+/// Where the database is and how to open a connection to it.
+#[derive(Debug)]
+pub(super) struct Database {
+    backend: Backend,
+    /// Never logged: a PostgreSQL URL may carry a password.
+    options: AnyConnectOptions,
+    /// What error messages call the database: the SQLite file, or the PostgreSQL URL without
+    /// its password.
+    name: PathBuf,
+}
+
+impl Database {
+    /// A connection set up for the store's use.
+    pub(super) async fn connect(&self) -> Result<AnyConnection, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: self.name.clone(),
+            source,
+        };
+        let mut connection = AnyConnection::connect_with(&self.options)
+            .await
+            .map_err(open_error)?;
+        if self.backend == Backend::Sqlite {
+            sqlx::raw_sql(SQLITE_PRAGMAS)
+                .execute(&mut connection)
+                .await
+                .map_err(open_error)?;
+        }
+        Ok(connection)
+    }
+
+    pub(super) fn backend(&self) -> Backend {
+        self.backend
+    }
 }
 
 impl Store {
@@ -244,11 +277,12 @@ impl Store {
         name: PathBuf,
     ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let open_error = |source| StoreError::Open {
-            path: name.clone(),
-            source,
-        };
-        let mut connection = connect(backend, &options).await.map_err(open_error)?;
+        let database = Arc::new(Database {
+            backend,
+            options,
+            name,
+        });
+        let mut connection = database.connect().await?;
         backend.migrator().run(&mut connection).await?;
         let (read_connections, read_pragmas) = match backend {
             Backend::Sqlite => (
@@ -261,9 +295,9 @@ impl Store {
             .max_connections(read_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             // A local file does not drop connections; a ping per checkout would double the cost
-            // of the key lookup every request makes. A PostgreSQL connection that broke fails
-            // its query, and the pool replaces it.
-            .test_before_acquire(false)
+            // of the key lookup every request makes. A PostgreSQL server may restart or fail
+            // over: a connection found broken is replaced before a request gets it.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if let Some(pragmas) = read_pragmas {
@@ -272,43 +306,35 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options.clone())
+            .connect_with(database.options.clone())
             .await
-            .map_err(open_error)?;
-        let agent_keys = Arc::new(KeyCache::default());
-        let listener = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(Arc::new(Listener::start(
-                options.clone(),
-                agent_keys.clone(),
-            ))),
-        };
+            .map_err(|source| StoreError::Open {
+                path: database.name.clone(),
+                source,
+            })?;
         Ok(Store {
-            backend,
-            options: Arc::new(options),
-            name: Arc::new(name),
+            writer: Writer::start(connection, database.clone()),
+            database,
             read,
-            writer: Writer::start(connection, backend.begin()),
-            agent_keys,
-            listener,
+            agent_keys: Arc::default(),
+            listener: Arc::default(),
         })
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.database.backend
     }
 
     /// Applies any migration not yet applied. Opening the store already does this; the
     /// `migrate` command calls it to say so explicitly. It uses a connection of its own;
     /// SQLite's lock, or PostgreSQL's advisory lock, keeps it apart from other writers.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let mut connection = connect(self.backend, &self.options)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: self.name.to_path_buf(),
-                source,
-            })?;
-        self.backend.migrator().run(&mut connection).await?;
+        let mut connection = self.database.connect().await?;
+        self.database
+            .backend
+            .migrator()
+            .run(&mut connection)
+            .await?;
         connection.close().await?;
         Ok(())
     }
@@ -325,22 +351,14 @@ impl Store {
     /// Changes made by other replicas (request created or done, agent revoked), as they
     /// commit. On SQLite nothing ever arrives: there is no other replica.
     pub fn changes(&self) -> changes::Receiver {
-        changes::Receiver::new(self.listener.as_deref())
+        if self.database.backend == Backend::Sqlite {
+            return changes::Receiver::new(None);
+        }
+        let listener = self.listener.get_or_init(|| {
+            Listener::start(self.database.options.clone(), self.agent_keys.clone())
+        });
+        changes::Receiver::new(Some(listener))
     }
-}
-
-/// A connection set up for the store's use.
-async fn connect(
-    backend: Backend,
-    options: &AnyConnectOptions,
-) -> Result<AnyConnection, sqlx::Error> {
-    let mut connection = AnyConnection::connect_with(options).await?;
-    if backend == Backend::Sqlite {
-        sqlx::raw_sql(SQLITE_PRAGMAS)
-            .execute(&mut connection)
-            .await?;
-    }
-    Ok(connection)
 }
 
 /// `url` without the password it may carry, for messages.

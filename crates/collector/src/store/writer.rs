@@ -15,7 +15,7 @@ use sqlx::{Any, AnyConnection, Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::snapshots::{store_snapshot, store_snapshots};
-use super::{IngestOutcome, NewSnapshot, StoreError};
+use super::{Database, IngestOutcome, NewSnapshot, StoreError};
 
 /// The future a write returns; it borrows the writer's connection for its duration.
 pub(super) type WriteFuture<'c, T> =
@@ -57,10 +57,10 @@ impl Queued {
 
 impl Writer {
     /// Spawns the writer task on the current tokio runtime; it ends when the last handle drops.
-    /// `begin` is the statement that starts each batch's transaction (see `Backend::begin`).
-    pub(super) fn start(connection: AnyConnection, begin: &'static str) -> Writer {
+    /// `connection` is to `database`, which the writer connects to again if it loses it.
+    pub(super) fn start(connection: AnyConnection, database: Arc<Database>) -> Writer {
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(connection, begin, receiver));
+        tokio::spawn(run(connection, database, receiver));
         Writer { queue }
     }
 
@@ -184,16 +184,50 @@ impl<T: Send> Pending for Ran<T> {
 }
 
 async fn run(
-    mut connection: AnyConnection,
-    begin: &'static str,
+    connection: AnyConnection,
+    database: Arc<Database>,
     mut queue: mpsc::Receiver<Queued>,
 ) {
+    let begin = database.backend().begin();
+    let mut connection = Some(connection);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&mut connection, begin, std::mem::take(&mut batch)).await;
+        let batch = std::mem::take(&mut batch);
+        // A connection lost with an earlier batch (the server restarted or failed over) is
+        // opened again for this one; while that fails, each batch fails at once with why.
+        let current = match connection.as_mut() {
+            Some(current) => current,
+            None => match database.connect().await {
+                Ok(fresh) => {
+                    tracing::info!("the database writer is connected again");
+                    connection.insert(fresh)
+                }
+                Err(error) => {
+                    fail_unstarted(batch, error);
+                    continue;
+                }
+            },
+        };
+        if !commit(current, begin, batch).await && current.ping().await.is_err() {
+            tracing::warn!("the database writer lost its connection; opening a new one");
+            connection = None;
+        }
     }
-    if let Err(error) = connection.close().await {
+    if let Some(connection) = connection
+        && let Err(error) = connection.close().await
+    {
         tracing::warn!(%error, "closing the database writer connection");
+    }
+}
+
+/// Answers every write of a batch that could not start.
+fn fail_unstarted(batch: Vec<Queued>, error: StoreError) {
+    tracing::error!(%error, "a batch of writes could not start");
+    let error = Arc::new(error);
+    for queued in batch {
+        queued
+            .into_job()
+            .fail(StoreError::Unavailable(error.clone()));
     }
 }
 
@@ -203,13 +237,14 @@ struct Abort {
     unanswered: Vec<Box<dyn Job>>,
 }
 
-/// Runs the queued writes in one transaction and answers each of them.
-async fn commit(connection: &mut AnyConnection, begin: &'static str, batch: Vec<Queued>) {
+/// Runs the queued writes in one transaction and answers each of them; whether it committed.
+async fn commit(connection: &mut AnyConnection, begin: &'static str, batch: Vec<Queued>) -> bool {
     let mut transaction = match connection.begin_with(begin).await {
         Ok(transaction) => transaction,
         Err(error) => {
             let unanswered = batch.into_iter().map(Queued::into_job).collect();
-            return fail_all(Abort { error, unanswered }, Vec::new());
+            fail_all(Abort { error, unanswered }, Vec::new());
+            return false;
         }
     };
     let mut ran: Vec<Box<dyn Pending>> = Vec::with_capacity(batch.len());
@@ -234,19 +269,23 @@ async fn commit(connection: &mut AnyConnection, begin: &'static str, batch: Vec<
         };
         if let Err(mut abort) = result {
             abort.unanswered.extend(batch.map(Queued::into_job));
-            return fail_all(abort, ran);
+            fail_all(abort, ran);
+            return false;
         }
     }
     if let Err(abort) = store_group(&mut transaction, snapshots, &mut ran).await {
-        return fail_all(abort, ran);
+        fail_all(abort, ran);
+        return false;
     }
     let outcome = transaction.commit().await.map_err(|error| {
         tracing::error!(%error, "committing a batch of writes");
         Arc::new(error)
     });
+    let committed = outcome.is_ok();
     for pending in ran {
         pending.finish(outcome.clone().map_err(StoreError::Commit));
     }
+    committed
 }
 
 /// Runs one write in a savepoint of its own. Savepoints nest and are never released: COMMIT

@@ -68,7 +68,10 @@ impl TestDatabase {
                 connection.close().await.expect("close");
                 let separator = if server.contains('?') { '&' } else { '?' };
                 TestDatabase {
-                    url: format!("{server}{separator}options=-c%20search_path%3D{name}"),
+                    // The application name lets a test find the store's connections.
+                    url: format!(
+                        "{server}{separator}options=-c%20search_path%3D{name}&application_name={name}"
+                    ),
                     place: Place::Schema { server, name },
                 }
             }
@@ -77,6 +80,25 @@ impl TestDatabase {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Ends every connection the store has to its PostgreSQL schema, as a server restart or
+    /// failover does; returns how many there were. Only the PostgreSQL suite uses it.
+    #[allow(dead_code)]
+    pub async fn drop_connections(&self) -> i64 {
+        let Place::Schema { server, name } = &self.place else {
+            panic!("only PostgreSQL connections can be dropped");
+        };
+        let mut connection = AnyConnection::connect(server).await.expect("connect");
+        let dropped = sqlx::query_scalar(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(name.as_str())
+        .fetch_one(&mut connection)
+        .await
+        .expect("terminate the store's connections");
+        connection.close().await.expect("close");
+        dropped
     }
 
     pub async fn connect(&self) -> AnyConnection {
