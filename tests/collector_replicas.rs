@@ -254,6 +254,42 @@ fn a_request_made_on_one_replica_wakes_the_agent_polling_another() -> TestResult
 }
 
 // ---------------------------------------------------------------------------------------------
+// Replicas on the host's loopback, sharing a schema over TCP.
+
+/// What the loopback tests share: a schema, the collector binary on it, an enrollment token, an
+/// admin token and a client. The schema is dropped with it.
+struct Replicas {
+    schema: TestSchema,
+    dir: tempfile::TempDir,
+    binary: CollectorBinary,
+    enrollment: String,
+    admin: String,
+    client: reqwest::Client,
+}
+
+impl Replicas {
+    fn new() -> TestResult<Replicas> {
+        let schema = fresh_schema();
+        let dir = tempfile::tempdir()?;
+        let binary = CollectorBinary {
+            path: collector_bin(),
+            data_dir: dir.path().join("data"),
+            database_url: Some(schema.tcp_url()),
+        };
+        let enrollment = binary.admin(&["enroll-token", "create"])?;
+        let admin = binary.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
+        Ok(Replicas {
+            schema,
+            dir,
+            binary,
+            enrollment,
+            admin,
+            client: client()?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The same snapshot raced to both replicas.
 
 /// Distinct snapshots, each sent to both replicas at once.
@@ -261,16 +297,14 @@ const RACED: usize = 20;
 
 #[tokio::test]
 async fn a_snapshot_sent_to_both_replicas_at_once_is_stored_once() -> TestResult {
-    let schema = fresh_schema();
-    let dir = tempfile::tempdir()?;
-    let binary = CollectorBinary {
-        path: collector_bin(),
-        data_dir: dir.path().join("data"),
-        database_url: Some(schema.tcp_url()),
-    };
-    let enrollment = binary.admin(&["enroll-token", "create"])?;
-    let admin = binary.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
-    let client = client()?;
+    let Replicas {
+        schema: _schema,
+        dir,
+        binary,
+        enrollment,
+        admin,
+        client,
+    } = Replicas::new()?;
     // One after the other: the first makes the tables.
     let a = binary.serve(dir.path().join("a.log"))?;
     a.ready(&client).await?;
@@ -343,16 +377,14 @@ const LOAD_DEADLINE: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn acknowledged_snapshots_survive_sigkill_of_one_replica() -> TestResult {
-    let schema = fresh_schema();
-    let dir = tempfile::tempdir()?;
-    let binary = CollectorBinary {
-        path: collector_bin(),
-        data_dir: dir.path().join("data"),
-        database_url: Some(schema.tcp_url()),
-    };
-    let enrollment = binary.admin(&["enroll-token", "create"])?;
-    let admin = binary.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
-    let client = client()?;
+    let Replicas {
+        schema: _schema,
+        dir,
+        binary,
+        enrollment,
+        admin,
+        client,
+    } = Replicas::new()?;
     let mut a = binary.serve(dir.path().join("a-1.log"))?;
     a.ready(&client).await?;
     let b = binary.serve(dir.path().join("b.log"))?;
