@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::AnyConnection;
 
+use super::statement::Statement;
 use super::{Actor, Store, StoreError, audit, changes, millis};
 
 /// Snapshots removed per transaction: small enough that the ingests sharing the writer's batch
@@ -54,12 +55,18 @@ impl Store {
         }
         let mut removed = 0;
         for _ in 0..MAX_BATCHES_PER_RUN {
+            let candidates = self.retention_candidates(retention, now).await?;
+            if candidates.is_empty() {
+                break;
+            }
+            let last = i64::try_from(candidates.len()).unwrap_or(i64::MAX) < BATCH;
             let batch = self
                 .writer
-                .write(move |connection| Box::pin(remove_batch(connection, retention, now)))
+                .write(move |connection| Box::pin(remove_batch(connection, candidates, retention)))
                 .await?;
             removed += batch;
-            if batch < BATCH.unsigned_abs() {
+            // None removed: another replica holds the lock (or everything came to be kept).
+            if last || batch == 0 {
                 break;
             }
         }
@@ -87,11 +94,59 @@ impl Store {
     }
 }
 
-/// One transaction's worth: the oldest snapshots beyond the limits, minus those kept.
+/// Whether something points at snapshot `s`, so it stays however old: a device's latest, its
+/// last good one, a ticket's attachment, a help request's or a specialist request's snapshot.
+/// Each test is one indexed lookup.
+macro_rules! kept {
+    () => {
+        "(EXISTS (SELECT 1 FROM devices d WHERE d.latest_snapshot_id = s.id) \
+          OR s.id = COALESCE((SELECT g.id FROM snapshots g \
+              WHERE g.device_id = s.device_id AND g.worst_severity <> 'fail' \
+              ORDER BY g.taken_at DESC, g.id DESC LIMIT 1), '') \
+          OR EXISTS (SELECT 1 FROM ticket_attachments t WHERE t.snapshot_id = s.id) \
+          OR EXISTS (SELECT 1 FROM help_requests h WHERE h.snapshot_id = s.id) \
+          OR EXISTS (SELECT 1 FROM snapshot_requests r WHERE r.snapshot_id = s.id))"
+    };
+}
+
+impl Store {
+    /// The oldest snapshots beyond the limits and not kept, at most [`BATCH`]. Ranking every
+    /// device's history reads the whole table, so it runs on a read connection, beside the
+    /// writer instead of inside its transaction.
+    async fn retention_candidates(
+        &self,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let keep_newest = retention
+            .max_snapshots_per_device
+            .map_or(i64::MAX, i64::from);
+        let taken_before = retention.max_age.map_or(i64::MIN, |age| {
+            millis(now) - i64::try_from(age.as_millis()).unwrap_or(i64::MAX)
+        });
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT s.id FROM ( \
+               SELECT id, device_id, taken_at, ROW_NUMBER() OVER ( \
+                 PARTITION BY device_id ORDER BY taken_at DESC, id DESC) AS newest \
+               FROM snapshots) s \
+             WHERE (s.newest > $1 OR s.taken_at < $2) AND NOT ",
+            kept!(),
+            " ORDER BY s.taken_at, s.id LIMIT $3"
+        ))
+        .bind(keep_newest)
+        .bind(taken_before)
+        .bind(BATCH)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}
+
+/// Removes `candidates` but those something came to point at since they were chosen (a newer
+/// snapshot only makes an old one more removable, so the limits need no second look).
 async fn remove_batch(
     connection: &mut AnyConnection,
+    candidates: Vec<String>,
     retention: Retention,
-    now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     if changes::is_postgres(connection) {
         let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
@@ -102,35 +157,10 @@ async fn remove_batch(
             return Ok(0);
         }
     }
-    let keep_newest = retention
-        .max_snapshots_per_device
-        .map_or(i64::MAX, i64::from);
-    let taken_before = retention.max_age.map_or(i64::MIN, |age| {
-        millis(now) - i64::try_from(age.as_millis()).unwrap_or(i64::MAX)
-    });
-    let removed: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM snapshots WHERE id IN ( \
-           SELECT ranked.id FROM ( \
-             SELECT s.id, s.device_id, s.taken_at, ROW_NUMBER() OVER ( \
-               PARTITION BY s.device_id ORDER BY s.taken_at DESC, s.id DESC) AS newest \
-             FROM snapshots s) ranked \
-           WHERE (ranked.newest > $1 OR ranked.taken_at < $2) \
-             AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.latest_snapshot_id = ranked.id) \
-             AND ranked.id <> COALESCE((SELECT g.id FROM snapshots g \
-                 WHERE g.device_id = ranked.device_id AND g.worst_severity <> 'fail' \
-                 ORDER BY g.taken_at DESC, g.id DESC LIMIT 1), '') \
-             AND NOT EXISTS (SELECT 1 FROM ticket_attachments t WHERE t.snapshot_id = ranked.id) \
-             AND NOT EXISTS (SELECT 1 FROM help_requests h WHERE h.snapshot_id = ranked.id) \
-             AND NOT EXISTS (SELECT 1 FROM snapshot_requests r WHERE r.snapshot_id = ranked.id) \
-           ORDER BY ranked.taken_at, ranked.id \
-           LIMIT $3) \
-         RETURNING id",
-    )
-    .bind(keep_newest)
-    .bind(taken_before)
-    .bind(BATCH)
-    .fetch_all(&mut *connection)
-    .await?;
+    let mut delete = Statement::new("DELETE FROM snapshots AS s WHERE s.id IN (");
+    delete.push_list(candidates);
+    delete.push(concat!(") AND NOT ", kept!(), " RETURNING id"));
+    let removed = delete.build()?.fetch_all(&mut *connection).await?;
     let count = u64::try_from(removed.len()).unwrap_or(u64::MAX);
     if count > 0 {
         let detail = json!({
