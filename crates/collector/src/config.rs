@@ -1,11 +1,13 @@
 //! The collector's TOML config (`/etc/sitrep/collector.toml` or `--config`); command-line flags
 //! override it. Same rules as the agent's: unknown keys are errors, every problem at once.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sitrep_config::{ByteSize, ConfigError, ConfigFile, HumanDuration, TableChecker, check_table};
+use sitrep_tickets::ConnectorConfig;
 
 use crate::Limits;
 use crate::store::Retention;
@@ -25,6 +27,8 @@ pub struct CollectorConfig {
     pub insecure_http: bool,
     pub limits: LimitsConfig,
     pub retention: RetentionConfig,
+    /// External helpdesks by name: `[tickets.rt]`, `[tickets.jira]`, ...
+    pub tickets: BTreeMap<String, ConnectorConfig>,
 }
 
 /// How long snapshots are kept (see `store::Retention`).
@@ -78,6 +82,7 @@ impl Default for CollectorConfig {
             insecure_http: false,
             limits: LimitsConfig::default(),
             retention: RetentionConfig::default(),
+            tickets: BTreeMap::new(),
         }
     }
 }
@@ -132,6 +137,7 @@ impl ConfigFile for CollectorConfig {
         match name {
             "limits" => Some(check_table::<LimitsConfig>),
             "retention" => Some(check_table::<RetentionConfig>),
+            "tickets" => Some(check_table::<BTreeMap<String, ConnectorConfig>>),
             _ => None,
         }
     }

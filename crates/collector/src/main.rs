@@ -5,14 +5,16 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sitrep_collector::config::CollectorConfig;
 use sitrep_collector::store::{self, Actor, Role, Store};
-use sitrep_collector::{AppState, app, tls};
+use sitrep_collector::{AppState, app, delivery, tls};
 use sitrep_config::{ConfigError, HumanDuration};
+use sitrep_tickets::Connectors;
 
 /// The sitrep collector: receives snapshots from agents and serves them to specialists.
 #[derive(Debug, Parser)]
@@ -175,6 +177,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tls_key,
             insecure_http,
         } => {
+            let connectors = Connectors::build(&config.tickets).map_err(|problems| {
+                let lines: Vec<String> = problems
+                    .iter()
+                    .map(|(key, problem)| format!("  - {key}: {problem}"))
+                    .collect();
+                anyhow::anyhow!("cannot set up the helpdesks:\n{}", lines.join("\n"))
+            })?;
             let store = open_store(&data_dir, database_url).await?;
             store.spawn_retention(config.retention.retention(), config.retention.interval.0);
             let listen = listen.unwrap_or(config.listen);
@@ -182,14 +191,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .zip(tls_key)
                 .or_else(|| config.tls_cert.clone().zip(config.tls_key.clone()));
             let insecure_http = insecure_http || config.insecure_http;
-            serve(
-                AppState::new(store, config.limits()).serving_tls(!insecure_http),
-                listen,
-                &data_dir,
-                files,
-                insecure_http,
-            )
-            .await
+            let state = AppState::new(store.clone(), config.limits())
+                .serving_tls(!insecure_http)
+                .with_connectors(Arc::new(connectors));
+            delivery::spawn(store, state.connectors.clone(), state.deliveries.clone());
+            serve(state, listen, &data_dir, files, insecure_http).await
         }
         Command::Migrate {
             from: Some(from),
@@ -402,7 +408,7 @@ fn raise_open_files_limit() {}
 /// them off) and gives requests in flight time to finish.
 async fn shutdown_on_signal(
     handle: axum_server::Handle<SocketAddr>,
-    waiters: std::sync::Arc<sitrep_collector::waiters::Waiters>,
+    waiters: Arc<sitrep_collector::waiters::Waiters>,
 ) {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]

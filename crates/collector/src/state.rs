@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use sitrep_tickets::Connectors;
+use tokio::sync::Notify;
+
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::waiters::{self, Waiters};
@@ -12,6 +15,10 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub waiters: Arc<Waiters>,
+    /// The configured helpdesks, by name.
+    pub connectors: Arc<Connectors>,
+    /// Wakes the delivery worker when a delivery is queued here.
+    pub deliveries: Arc<Notify>,
     pub limits: Limits,
     /// The collector serves HTTPS, so the web UI marks its cookies `Secure`.
     pub tls: bool,
@@ -29,9 +36,16 @@ impl AppState {
             store,
             metrics: Arc::new(Metrics::default()),
             waiters,
+            connectors: Arc::default(),
+            deliveries: Arc::default(),
             limits,
             tls: false,
         }
+    }
+
+    /// The same state with these helpdesks.
+    pub fn with_connectors(self, connectors: Arc<Connectors>) -> Self {
+        AppState { connectors, ..self }
     }
 
     /// The same state, marked as served over HTTPS (or not).

@@ -16,6 +16,8 @@ mod common;
 mod devices;
 #[path = "api/diff.rs"]
 mod diff;
+#[path = "api/external.rs"]
+mod external;
 #[path = "api/help_and_tickets.rs"]
 mod help_and_tickets;
 #[path = "api/ingest.rs"]

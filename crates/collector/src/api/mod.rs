@@ -5,6 +5,7 @@ mod admin;
 mod agent;
 mod devices;
 mod diff;
+mod external;
 mod extract;
 mod help_requests;
 mod ops;
@@ -102,6 +103,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::add_comment))
         .routes(routes!(tickets::close_ticket))
         .routes(routes!(tickets::attach_snapshot))
+        .routes(routes!(
+            external::external_tickets,
+            external::attach_to_external_ticket
+        ))
         .routes(routes!(admin::revoke_agent))
 }
 

@@ -21,7 +21,7 @@ use super::{Actor, Backend, Store, StoreError, audit};
 
 /// Every table of the schema, in an order that inserts what a row refers to before the row.
 /// A table of the source that is not listed stops the copy rather than being left behind.
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "enrollment_tokens",
     "api_tokens",
     "agents",
@@ -33,6 +33,7 @@ const TABLES: [&str; 12] = [
     "help_requests",
     "snapshot_requests",
     "web_sessions",
+    "external_attachments",
     "audit_log",
 ];
 

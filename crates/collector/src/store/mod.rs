@@ -16,6 +16,7 @@ pub mod changes;
 mod copy;
 mod credentials;
 mod devices;
+mod external;
 mod help;
 mod history;
 mod key_cache;
@@ -31,6 +32,7 @@ mod writer;
 
 pub use changes::Change;
 pub use copy::CopiedTable;
+pub use external::{DeliveryResult, DeliveryStatus, ExternalAttachment};
 pub(crate) use model::severity_schema;
 pub use model::{
     Actor, AgentInfo, ApiTokenInfo, AttachOutcome, Attachment, Comment, Device, DeviceDetail,

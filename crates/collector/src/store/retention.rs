@@ -95,7 +95,8 @@ impl Store {
 }
 
 /// Whether something points at snapshot `s`, so it stays however old: a device's latest, its
-/// last good one, a ticket's attachment, a help request's or a specialist request's snapshot.
+/// last good one, a ticket's attachment (built-in or external), a help request's or a
+/// specialist request's snapshot.
 /// Each test is one indexed lookup.
 macro_rules! kept {
     () => {
@@ -105,7 +106,8 @@ macro_rules! kept {
               ORDER BY g.taken_at DESC, g.id DESC LIMIT 1), '') \
           OR EXISTS (SELECT 1 FROM ticket_attachments t WHERE t.snapshot_id = s.id) \
           OR EXISTS (SELECT 1 FROM help_requests h WHERE h.snapshot_id = s.id) \
-          OR EXISTS (SELECT 1 FROM snapshot_requests r WHERE r.snapshot_id = s.id))"
+          OR EXISTS (SELECT 1 FROM snapshot_requests r WHERE r.snapshot_id = s.id) \
+          OR EXISTS (SELECT 1 FROM external_attachments x WHERE x.snapshot_id = s.id))"
     };
 }
 

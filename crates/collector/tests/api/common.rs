@@ -13,9 +13,11 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sitrep_collector::store::{Actor, Backend, Enrollment, Role, Store};
 use sitrep_collector::waiters::Waiters;
-use sitrep_collector::{AppState, Limits, app};
+use sitrep_collector::{AppState, Limits, app as app_router, delivery};
+use sitrep_tickets::Connectors;
 use sqlx::{AnyConnection, Connection};
 use tempfile::TempDir;
+use tokio::sync::Notify;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -141,6 +143,8 @@ pub struct TestApp {
     pub store: Store,
     /// The app's long-poll waiters, to check that finished polls leave nothing behind.
     pub waiters: Arc<Waiters>,
+    /// Wakes the delivery worker (when one runs).
+    pub deliveries: Arc<Notify>,
     /// Last: the store's connections close before its database goes. Shared by replicas.
     pub database: Arc<TestDatabase>,
     /// For replicas.
@@ -157,6 +161,23 @@ impl TestApp {
         TestApp::on(Arc::new(TestDatabase::new().await), limits).await
     }
 
+    /// An app with these helpdesks and its delivery worker running, as `serve` has.
+    #[allow(dead_code)]
+    pub async fn with_connectors(connectors: Connectors) -> TestApp {
+        let mut app = TestApp::new().await;
+        let state =
+            AppState::new(app.store.clone(), app.limits).with_connectors(Arc::new(connectors));
+        delivery::spawn(
+            app.store.clone(),
+            state.connectors.clone(),
+            state.deliveries.clone(),
+        );
+        app.deliveries = state.deliveries.clone();
+        app.waiters = state.waiters.clone();
+        app.router = app_router(state);
+        app
+    }
+
     /// Another app on this app's database: a second collector replica. Only the PostgreSQL
     /// suite has replicas (SQLite serves one collector).
     #[allow(dead_code)]
@@ -170,11 +191,13 @@ impl TestApp {
             .expect("open the store");
         let state = AppState::new(store.clone(), limits);
         let waiters = state.waiters.clone();
-        let router = app(state);
+        let deliveries = state.deliveries.clone();
+        let router = app_router(state);
         TestApp {
             router,
             store,
             waiters,
+            deliveries,
             database,
             limits,
         }

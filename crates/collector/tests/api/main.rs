@@ -10,6 +10,7 @@ mod common;
 mod copy;
 mod devices;
 mod diff;
+mod external;
 mod help_and_tickets;
 mod ingest;
 mod openapi;

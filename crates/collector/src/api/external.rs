@@ -1,0 +1,117 @@
+//! Snapshots attached to tickets in external helpdesks: `POST` queues one by reference
+//! (`rt:1234`, `jira:OPS-42`) and answers at once; the delivery worker (`delivery.rs`) puts it
+//! there, and `GET` shows how each delivery stands, with the helpdesk's message when it failed.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use sitrep_tickets::TicketRef;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath};
+use crate::AppState;
+use crate::auth::Specialist;
+use crate::error::{ApiError, ErrorBody};
+use crate::store::ExternalAttachment;
+
+/// Longest note that goes with an attachment.
+const NOTE_LIMIT: usize = 4000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewExternalAttachment {
+    /// `CONNECTOR:TICKET`: a connector configured under `[tickets.CONNECTOR]` and the ticket's
+    /// id or key there, e.g. `rt:1234`, `zendesk:5678`, `jira:OPS-42`.
+    pub reference: String,
+    /// A note for the ticket, besides the report's summary.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/snapshots/{id}/external-tickets",
+    tag = "specialist",
+    params(("id" = Uuid, Path, description = "The snapshot to attach")),
+    request_body = NewExternalAttachment,
+    security(("api_token" = [])),
+    responses(
+        (status = 202, description = "Queued (or already queued or delivered: the same delivery); the report and the JSON go onto the ticket as an internal note", body = ExternalAttachment),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, description = "`missing_credentials`, `unknown_api_token` or `unknown_agent_key`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: an agent key", body = ErrorBody),
+        (status = 404, description = "`not_found`: no snapshot `{id}`", body = ErrorBody),
+        (status = 422, description = "`invalid_reference`: not CONNECTOR:TICKET; `unknown_connector`: no such helpdesk configured; `invalid_note`: over 4000 characters", body = ErrorBody),
+    )
+)]
+pub async fn attach_to_external_ticket(
+    State(state): State<AppState>,
+    specialist: Specialist,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<NewExternalAttachment>,
+) -> Result<(StatusCode, Json<ExternalAttachment>), ApiError> {
+    let reference: TicketRef =
+        body.reference
+            .parse()
+            .map_err(|message| ApiError::Unprocessable {
+                code: "invalid_reference",
+                message,
+            })?;
+    if state.connectors.get(&reference.connector).is_none() {
+        let configured: Vec<&str> = state.connectors.names().collect();
+        return Err(ApiError::Unprocessable {
+            code: "unknown_connector",
+            message: format!(
+                "no helpdesk is configured as {:?} (configured: {})",
+                reference.connector,
+                if configured.is_empty() {
+                    "none".to_string()
+                } else {
+                    configured.join(", ")
+                }
+            ),
+        });
+    }
+    if body.note.chars().count() > NOTE_LIMIT {
+        return Err(ApiError::Unprocessable {
+            code: "invalid_note",
+            message: format!("the note is over {NOTE_LIMIT} characters"),
+        });
+    }
+    let queued = state
+        .store
+        .queue_external_attachment(
+            id,
+            reference.connector,
+            reference.key,
+            body.note,
+            &specialist.actor(),
+        )
+        .await?;
+    state.deliveries.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/snapshots/{id}/external-tickets",
+    tag = "specialist",
+    params(("id" = Uuid, Path, description = "The snapshot")),
+    security(("api_token" = [])),
+    responses(
+        (status = 200, description = "The snapshot's helpdesk deliveries, oldest first", body = [ExternalAttachment]),
+        (status = 401, description = "`missing_credentials`, `unknown_api_token` or `unknown_agent_key`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: an agent key", body = ErrorBody),
+        (status = 404, description = "`not_found`: no snapshot `{id}`", body = ErrorBody),
+    )
+)]
+pub async fn external_tickets(
+    State(state): State<AppState>,
+    _specialist: Specialist,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<ExternalAttachment>>, ApiError> {
+    state.store.snapshot_device(id).await?;
+    Ok(Json(state.store.external_attachments(id).await?))
+}
