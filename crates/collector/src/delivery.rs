@@ -96,16 +96,11 @@ async fn attempt(
     item: &ExternalAttachment,
 ) -> DeliveryResult {
     let Some(connector) = connectors.get(&item.connector) else {
-        let configured: Vec<&str> = connectors.names().collect();
         return DeliveryResult::Failed {
             error: format!(
                 "no helpdesk connector named {:?} is configured (configured: {})",
                 item.connector,
-                if configured.is_empty() {
-                    "none".to_string()
-                } else {
-                    configured.join(", ")
-                }
+                connectors.listed()
             ),
         };
     };

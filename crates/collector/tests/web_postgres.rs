@@ -9,6 +9,8 @@ mod client;
 #[path = "api/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "web/helpdesk.rs"]
+mod helpdesk;
 #[path = "web/pages.rs"]
 mod pages;
 #[path = "web/requests.rs"]

@@ -112,6 +112,14 @@ impl Connectors {
         self.by_name.keys().map(String::as_str)
     }
 
+    /// The names for a message: "desk, rt" or "none".
+    pub fn listed(&self) -> String {
+        if self.by_name.is_empty() {
+            return "none".to_string();
+        }
+        self.names().collect::<Vec<_>>().join(", ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }

@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiPath};
 use crate::AppState;
 use crate::auth::Specialist;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::ExternalAttachment;
+use crate::store::{Actor, ExternalAttachment};
 
 /// Longest note that goes with an attachment.
 const NOTE_LIMIT: usize = 4000;
@@ -52,29 +52,38 @@ pub async fn attach_to_external_ticket(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewExternalAttachment>,
 ) -> Result<(StatusCode, Json<ExternalAttachment>), ApiError> {
-    let reference: TicketRef =
-        body.reference
-            .parse()
-            .map_err(|message| ApiError::Unprocessable {
-                code: "invalid_reference",
-                message,
-            })?;
+    let queued =
+        queue_external_attachment(&state, id, &body.reference, body.note, &specialist.actor())
+            .await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+/// Checks a specialist's request to attach snapshot `id` to `reference` and queues it; the
+/// API and the web UI both come here.
+pub(crate) async fn queue_external_attachment(
+    state: &AppState,
+    id: Uuid,
+    reference: &str,
+    note: String,
+    actor: &Actor,
+) -> Result<ExternalAttachment, ApiError> {
+    let reference: TicketRef = reference
+        .parse()
+        .map_err(|message| ApiError::Unprocessable {
+            code: "invalid_reference",
+            message,
+        })?;
     if state.connectors.get(&reference.connector).is_none() {
-        let configured: Vec<&str> = state.connectors.names().collect();
         return Err(ApiError::Unprocessable {
             code: "unknown_connector",
             message: format!(
                 "no helpdesk is configured as {:?} (configured: {})",
                 reference.connector,
-                if configured.is_empty() {
-                    "none".to_string()
-                } else {
-                    configured.join(", ")
-                }
+                state.connectors.listed()
             ),
         });
     }
-    if body.note.chars().count() > NOTE_LIMIT {
+    if note.chars().count() > NOTE_LIMIT {
         return Err(ApiError::Unprocessable {
             code: "invalid_note",
             message: format!("the note is over {NOTE_LIMIT} characters"),
@@ -82,16 +91,10 @@ pub async fn attach_to_external_ticket(
     }
     let queued = state
         .store
-        .queue_external_attachment(
-            id,
-            reference.connector,
-            reference.key,
-            body.note,
-            &specialist.actor(),
-        )
+        .queue_external_attachment(id, reference.connector, reference.key, note, actor)
         .await?;
     state.deliveries.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(queued)))
+    Ok(queued)
 }
 
 #[utoipa::path(

@@ -13,6 +13,7 @@ mod requests;
 mod tickets;
 
 pub use agent::{HELP_TEXT_MAX_CHARS, NOTE_MAX_CHARS};
+pub(crate) use external::queue_external_attachment;
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use requests::{NewSnapshotRequest, PendingRequests};
 pub(crate) use requests::{held, queue_snapshot_request, settled_request};

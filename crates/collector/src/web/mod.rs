@@ -56,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route("/snapshots/{file}", get(snapshots::report_or_json))
         .route("/snapshots/{id}/diff", get(diff::show))
         .route("/snapshots/{id}/attach", post(snapshots::attach))
+        .route(
+            "/snapshots/{id}/helpdesk",
+            post(snapshots::attach_to_helpdesk),
+        )
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::show))
         .route("/tickets/{id}/comments", post(tickets::comment))

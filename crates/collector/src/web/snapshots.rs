@@ -16,9 +16,17 @@ use super::csrf::Posted;
 use super::error::PageError;
 use super::layout::{answer, csrf_field, exact, page, see};
 use crate::AppState;
-use crate::api::check_note;
+use crate::api::{check_note, queue_external_attachment};
 use crate::error::ApiError;
-use crate::store::{TicketStatus, WebSession};
+use crate::store::{DeliveryStatus, ExternalAttachment, TicketStatus, WebSession};
+
+#[derive(Debug, Deserialize)]
+pub(super) struct HelpdeskForm {
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    note: String,
+}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct AttachForm {
@@ -58,6 +66,8 @@ async fn report(state: &AppState, session: &WebSession, id: Uuid) -> Result<Resp
     let snapshot = state.store.snapshot(id).await?;
     let device_id = state.store.snapshot_device(id).await?;
     let open_tickets = state.store.list_tickets(Some(TicketStatus::Open)).await?;
+    let deliveries = state.store.external_attachments(id).await?;
+    let helpdesks = state.connectors.listed();
     let host = host(&snapshot).unwrap_or("this machine").to_string();
     let content = html! {
         h1 {
@@ -92,6 +102,44 @@ async fn report(state: &AppState, session: &WebSession, id: Uuid) -> Result<Resp
                 p.hint { "No open ticket to attach to: " a href="/tickets" { "create one" } " first." }
             }
         }
+        @if !state.connectors.is_empty() || !deliveries.is_empty() {
+            section #helpdesk {
+                h2 { "Helpdesk tickets" }
+                @if !deliveries.is_empty() {
+                    table.deliveries {
+                        thead { tr { th { "Ticket" } th { "Status" } th { "Tries" } th { "Detail" } } }
+                        tbody {
+                            @for delivery in &deliveries {
+                                tr {
+                                    td data-label="Ticket" { code { (delivery.reference) } }
+                                    td data-label="Status" { (delivery_status(delivery)) }
+                                    td data-label="Tries" { (delivery.attempts) }
+                                    td data-label="Detail" {
+                                        @if let Some(error) = &delivery.last_error { (error) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !state.connectors.is_empty() {
+                    form #helpdesk-form.inline method="post" action={ "/snapshots/" (id) "/helpdesk" } {
+                        (csrf_field(session))
+                        div.field {
+                            label for="reference" { "Attach to helpdesk ticket" }
+                            input #reference type="text" name="reference" required
+                                placeholder="rt:1234" autocomplete="off" maxlength="100";
+                        }
+                        div.field {
+                            label for="helpdesk-note" { "Note (optional)" }
+                            input #helpdesk-note type="text" name="note" maxlength="4000" autocomplete="off";
+                        }
+                        button #attach-helpdesk type="submit" { "Attach" }
+                        p.hint { "Helpdesks: " (helpdesks) ". The report and the JSON go onto the ticket as an internal note." }
+                    }
+                }
+            }
+        }
         // Findings, the facts, and last `section#peripherals` (USB tree, printers, displays,
         // audio, power, input, Bluetooth, cameras), as in the report crate's HTML page.
         (report_main(&snapshot))
@@ -119,6 +167,38 @@ pub(super) async fn attach(
         .attach_snapshot(ticket, id, note, &posted.session.actor())
         .await?;
     Ok(see(&format!("/tickets/{ticket}")))
+}
+
+/// `POST /snapshots/{id}/helpdesk` → 303 back to the report's helpdesk section.
+pub(super) async fn attach_to_helpdesk(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<Uuid>,
+    posted: Posted<HelpdeskForm>,
+) -> Result<Response, PageError> {
+    queue_external_attachment(
+        &state,
+        id,
+        &posted.form.reference,
+        posted.form.note.trim().to_string(),
+        &posted.session.actor(),
+    )
+    .await?;
+    Ok(see(&format!("/snapshots/{id}#helpdesk")))
+}
+
+/// "delivered", "waiting (next try at ...)" or "failed".
+fn delivery_status(delivery: &ExternalAttachment) -> String {
+    match delivery.status {
+        DeliveryStatus::Delivered => match delivery.outcome.as_deref() {
+            Some("already_there") => "delivered (found there)".to_string(),
+            _ => "delivered".to_string(),
+        },
+        DeliveryStatus::Pending => match (&delivery.last_error, delivery.next_attempt_at) {
+            (Some(_), Some(next)) => format!("waiting to try again at {}", exact(next)),
+            _ => "on its way".to_string(),
+        },
+        DeliveryStatus::Failed => "failed".to_string(),
+    }
 }
 
 /// The host name the snapshot reports.

@@ -3,7 +3,8 @@
 //! root), requests sent with `oneshot`, and helpers to enroll agents, make tokens and build
 //! snapshots.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -14,7 +15,10 @@ use serde_json::{Value, json};
 use sitrep_collector::store::{Actor, Backend, Enrollment, Role, Store};
 use sitrep_collector::waiters::Waiters;
 use sitrep_collector::{AppState, Limits, app as app_router, delivery};
-use sitrep_tickets::Connectors;
+use sitrep_tickets::{
+    Attached, Attachment, Connectors, ExternalTicket, NewExternalTicket, TicketError, TicketFuture,
+    TicketSystem,
+};
 use sqlx::{AnyConnection, Connection};
 use tempfile::TempDir;
 use tokio::sync::Notify;
@@ -439,4 +443,87 @@ pub async fn send_with(app: &TestApp, agent: &Enrollment, query: &str, body: &Va
         body.clone(),
     ))
     .await
+}
+
+/// A helpdesk stand-in, `desk` in [`connectors`]: it keeps what it is given, in memory, in memory, and answers failures from a script.
+#[derive(Debug, Default)]
+pub struct Helpdesk {
+    /// (ticket key, attachment) in arrival order.
+    received: Mutex<Vec<(String, Attachment)>>,
+    /// The answers of the next `attach` calls; empty means success.
+    script: Mutex<VecDeque<TicketError>>,
+    calls: Mutex<usize>,
+}
+
+impl Helpdesk {
+    pub fn fail_next(&self, error: TicketError) {
+        self.script
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(error);
+    }
+
+    pub fn received(&self) -> Vec<(String, Attachment)> {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn calls(&self) -> usize {
+        *self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl TicketSystem for Helpdesk {
+    fn product(&self) -> &'static str {
+        "Stand-in"
+    }
+
+    fn find_ticket<'a>(&'a self, key: &'a str) -> TicketFuture<'a, ExternalTicket> {
+        Box::pin(async move {
+            Ok(ExternalTicket {
+                key: key.to_string(),
+                title: None,
+                url: None,
+            })
+        })
+    }
+
+    fn attach<'a>(
+        &'a self,
+        key: &'a str,
+        attachment: &'a Attachment,
+    ) -> TicketFuture<'a, Attached> {
+        Box::pin(async move {
+            *self.calls.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            if let Some(error) = self
+                .script
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front()
+            {
+                return Err(error);
+            }
+            let mut received = self.received.lock().unwrap_or_else(PoisonError::into_inner);
+            if received.iter().any(|(ticket, earlier)| {
+                ticket == key && earlier.report_file_name() == attachment.report_file_name()
+            }) {
+                return Ok(Attached::AlreadyThere);
+            }
+            received.push((key.to_string(), attachment.clone()));
+            Ok(Attached::New)
+        })
+    }
+
+    fn create_ticket<'a>(&'a self, _: &'a NewExternalTicket) -> TicketFuture<'a, ExternalTicket> {
+        Box::pin(async { Err(TicketError::permanent("not used here")) })
+    }
+}
+
+pub fn connectors(helpdesk: &Arc<Helpdesk>) -> Connectors {
+    Connectors::from_connectors([(
+        "desk".to_string(),
+        helpdesk.clone() as Arc<dyn TicketSystem>,
+    )])
 }

@@ -3,8 +3,7 @@
 //! refusal shown on the delivery, transient failures retried (never sooner than Retry-After),
 //! a crashed delivery taken over when its lease runs out without attaching twice.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
@@ -19,90 +18,7 @@ use sitrep_tickets::{
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::common::{TestApp, json_request, snapshot};
-
-/// A helpdesk that keeps what it is given, in memory, and answers failures from a script.
-#[derive(Debug, Default)]
-struct Helpdesk {
-    /// (ticket key, attachment) in arrival order.
-    received: Mutex<Vec<(String, Attachment)>>,
-    /// The answers of the next `attach` calls; empty means success.
-    script: Mutex<VecDeque<TicketError>>,
-    calls: Mutex<usize>,
-}
-
-impl Helpdesk {
-    fn fail_next(&self, error: TicketError) {
-        self.script
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(error);
-    }
-
-    fn received(&self) -> Vec<(String, Attachment)> {
-        self.received
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn calls(&self) -> usize {
-        *self.calls.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl TicketSystem for Helpdesk {
-    fn product(&self) -> &'static str {
-        "Stand-in"
-    }
-
-    fn find_ticket<'a>(&'a self, key: &'a str) -> TicketFuture<'a, ExternalTicket> {
-        Box::pin(async move {
-            Ok(ExternalTicket {
-                key: key.to_string(),
-                title: None,
-                url: None,
-            })
-        })
-    }
-
-    fn attach<'a>(
-        &'a self,
-        key: &'a str,
-        attachment: &'a Attachment,
-    ) -> TicketFuture<'a, Attached> {
-        Box::pin(async move {
-            *self.calls.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-            if let Some(error) = self
-                .script
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_front()
-            {
-                return Err(error);
-            }
-            let mut received = self.received.lock().unwrap_or_else(PoisonError::into_inner);
-            if received.iter().any(|(ticket, earlier)| {
-                ticket == key && earlier.report_file_name() == attachment.report_file_name()
-            }) {
-                return Ok(Attached::AlreadyThere);
-            }
-            received.push((key.to_string(), attachment.clone()));
-            Ok(Attached::New)
-        })
-    }
-
-    fn create_ticket<'a>(&'a self, _: &'a NewExternalTicket) -> TicketFuture<'a, ExternalTicket> {
-        Box::pin(async { Err(TicketError::permanent("not used here")) })
-    }
-}
-
-fn connectors(helpdesk: &Arc<Helpdesk>) -> Connectors {
-    Connectors::from_connectors([(
-        "desk".to_string(),
-        helpdesk.clone() as Arc<dyn TicketSystem>,
-    )])
-}
+use crate::common::{Helpdesk, TestApp, connectors, json_request, snapshot};
 
 /// An app with the stand-in as `desk`, a device, a specialist and the device's snapshot id.
 async fn setup(helpdesk: &Arc<Helpdesk>) -> (TestApp, String, Uuid) {

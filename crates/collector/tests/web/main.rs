@@ -10,6 +10,7 @@ const BACKEND: sitrep_collector::store::Backend = sitrep_collector::store::Backe
 mod common;
 
 mod client;
+mod helpdesk;
 mod pages;
 mod requests;
 mod session;
