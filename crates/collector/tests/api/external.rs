@@ -11,10 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sitrep_collector::delivery;
 use sitrep_collector::store::{Actor, DeliveryStatus};
-use sitrep_tickets::{
-    Attached, Attachment, Connectors, ExternalTicket, NewExternalTicket, TicketError, TicketFuture,
-    TicketSystem,
-};
+use sitrep_tickets::{Attachment, TicketError, TicketSystem};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
