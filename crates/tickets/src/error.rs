@@ -123,14 +123,12 @@ fn helpdesk_message(body: &str) -> String {
 
 fn json_message(json: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
-    for key in ["message", "error", "errors", "errorMessages", "description", "detail"] {
+    for key in ["message", "errorMessages", "error", "errors", "description", "detail"] {
         match json.get(key) {
             Some(Value::String(text)) if !text.is_empty() => return Some(text.clone()),
-            Some(Value::Object(inner)) => {
-                if let Some(text) = json_message(&Value::Object(inner.clone())) {
-                    return Some(text);
-                }
-                return Some(Value::Object(inner.clone()).to_string());
+            Some(Value::Object(inner)) if !inner.is_empty() => {
+                let inner = Value::Object(inner.clone());
+                return Some(json_message(&inner).unwrap_or_else(|| inner.to_string()));
             }
             Some(Value::Array(items)) if !items.is_empty() => {
                 let texts: Vec<String> = items
