@@ -11,9 +11,11 @@ use crate::TicketError;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The client connectors use. Its User-Agent names sitrep (Request Tracker answers a browser's
-/// with a login redirect instead of 401).
+/// with a login redirect instead of 401). Redirects are not followed: an API that redirects is
+/// misconfigured (or a login page), and the answer says so instead of carrying credentials on.
 pub(crate) fn client() -> Result<Client, reqwest::Error> {
     Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("sitrep-collector/", env!("CARGO_PKG_VERSION")))
         .timeout(TIMEOUT)
         .connect_timeout(Duration::from_secs(10))
