@@ -15,6 +15,10 @@ command -v sysctl >/dev/null || need_packages+=(procps)
 # The browser tests (tests/web_browser.rs) drive Debian's headless Chromium through chromedriver.
 [[ -x /usr/bin/chromium ]] || need_packages+=(chromium)
 [[ -x /usr/bin/chromedriver ]] || need_packages+=(chromium-driver)
+# The Request Tracker tests (crates/tickets/tests/request_tracker.rs) run a real RT 5 with rt-server.
+for package in request-tracker5 rt5-db-sqlite rt5-standalone; do
+    [[ $(dpkg-query -W -f='${Status}' "$package" 2>/dev/null) == *"ok installed" ]] || need_packages+=("$package")
+done
 # aws-lc-sys and zstd-sys build C for the Windows cross check.
 command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)
 # The store's suites run on PostgreSQL too (127.0.0.1:5432, database `test`), unless

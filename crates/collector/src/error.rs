@@ -60,6 +60,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the store does not answer")]
     NotReady,
+    /// An external helpdesk failed the request; `unavailable` when trying later may help.
+    #[error("{message}")]
+    Helpdesk { unavailable: bool, message: String },
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -118,6 +121,8 @@ impl ApiError {
             }
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Helpdesk { unavailable: true, .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Helpdesk { unavailable: false, .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,6 +149,8 @@ impl ApiError {
             ApiError::Unprocessable { code, .. } => code,
             ApiError::Conflict(_) => "conflict",
             ApiError::NotReady => "not_ready",
+            ApiError::Helpdesk { unavailable: true, .. } => "helpdesk_unavailable",
+            ApiError::Helpdesk { unavailable: false, .. } => "helpdesk_refused",
             ApiError::Internal(_) => "internal",
         }
     }

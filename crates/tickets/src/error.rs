@@ -94,17 +94,24 @@ impl TicketError {
     }
 }
 
-/// reqwest's message without the URL, which may carry a query with credentials.
+/// reqwest's message without the URL (it may carry a query with credentials), with every
+/// cause down the chain: "error sending request (client error (Connect): tcp connect error:
+/// Connection refused (os error 111))".
 fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), "");
+        text = text.replace(&format!(" for url ({url})"), "").replace(url.as_str(), "");
     }
-    let text = text.replace(" ()", "");
-    match std::error::Error::source(error) {
-        Some(source) => format!("{} ({source})", text.trim()),
-        None => text.trim().to_string(),
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        cause = inner.source();
     }
+    text
 }
 
 /// The useful part of an error body: a JSON `error`/`message`/`errors` field when there is one,

@@ -108,6 +108,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             external::external_tickets,
             external::attach_to_external_ticket
         ))
+        .routes(routes!(external::external_ticket_from_help_request))
         .routes(routes!(admin::revoke_agent))
 }
 

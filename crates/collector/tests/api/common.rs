@@ -453,6 +453,8 @@ pub struct Helpdesk {
     /// The answers of the next `attach` calls; empty means success.
     script: Mutex<VecDeque<TicketError>>,
     calls: Mutex<usize>,
+    /// Tickets created, in order; the n-th is `NEW-n`.
+    created: Mutex<Vec<NewExternalTicket>>,
 }
 
 impl Helpdesk {
@@ -465,6 +467,13 @@ impl Helpdesk {
 
     pub fn received(&self) -> Vec<(String, Attachment)> {
         self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn created(&self) -> Vec<NewExternalTicket> {
+        self.created
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -516,8 +525,28 @@ impl TicketSystem for Helpdesk {
         })
     }
 
-    fn create_ticket<'a>(&'a self, _: &'a NewExternalTicket) -> TicketFuture<'a, ExternalTicket> {
-        Box::pin(async { Err(TicketError::permanent("not used here")) })
+    fn create_ticket<'a>(
+        &'a self,
+        ticket: &'a NewExternalTicket,
+    ) -> TicketFuture<'a, ExternalTicket> {
+        Box::pin(async move {
+            if let Some(error) = self
+                .script
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front()
+            {
+                return Err(error);
+            }
+            let mut created = self.created.lock().unwrap_or_else(PoisonError::into_inner);
+            created.push(ticket.clone());
+            let key = format!("NEW-{}", created.len());
+            Ok(ExternalTicket {
+                url: Some(format!("https://desk.example/{key}")),
+                key,
+                title: Some(ticket.title.clone()),
+            })
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use sitrep_tickets::{Attachment, TicketError, TicketSystem};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::common::{Helpdesk, TestApp, connectors, json_request, snapshot};
+use crate::common::{Helpdesk, TestApp, connectors, help, json_request, snapshot};
 
 /// An app with the stand-in as `desk`, a device, a specialist and the device's snapshot id.
 async fn setup(helpdesk: &Arc<Helpdesk>) -> (TestApp, String, Uuid) {
@@ -286,4 +286,110 @@ async fn references_must_name_a_configured_helpdesk_and_a_ticket() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(helpdesk.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_help_request_becomes_a_helpdesk_ticket_with_its_snapshot() {
+    let helpdesk = Arc::new(Helpdesk::default());
+    let app = TestApp::with_connectors(connectors(&helpdesk)).await;
+    let agent = app.enroll().await;
+    let sent = snapshot(Some(agent.agent_id));
+    let asked = app
+        .call(help(
+            &agent.agent_key,
+            "printer offline\nsince Monday",
+            &sent,
+        ))
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text());
+    let code = asked.json()["support_code"]
+        .as_str()
+        .expect("a code")
+        .to_string();
+    let token = app.specialist().await;
+    let uri = format!("/api/v1/help-requests/{code}/external-ticket");
+    let ask = |body: Value| json_request(Method::POST, &uri, Some(&token), body);
+
+    let made = app.call(ask(json!({"connector": "desk"}))).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let made = made.json();
+    assert_eq!(made["reference"], "desk:NEW-1");
+    assert_eq!(made["url"], "https://desk.example/NEW-1");
+    let created = helpdesk.created();
+    assert_eq!(created.len(), 1);
+    assert!(
+        created[0].title.starts_with("printer offline ("),
+        "{:?}",
+        created[0]
+    );
+    assert!(created[0].description.contains(&code), "{:?}", created[0]);
+    let snapshot_id: Uuid = sent["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("an id");
+    delivery_when(&app, &token, snapshot_id, |d| d["status"] == "delivered").await;
+    assert_eq!(helpdesk.received()[0].0, "NEW-1");
+
+    // Asked again: the same ticket, none made.
+    let again = app.call(ask(json!({"connector": "desk"}))).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["reference"], "desk:NEW-1");
+    assert_eq!(helpdesk.created().len(), 1);
+
+    let unknown = app.call(ask(json!({"connector": "jira"}))).await;
+    assert_eq!(
+        unknown.error(),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_connector".to_string()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_helpdesk_that_cannot_make_the_ticket_says_why() {
+    let helpdesk = Arc::new(Helpdesk::default());
+    let app = TestApp::with_connectors(connectors(&helpdesk)).await;
+    let agent = app.enroll().await;
+    let token = app.specialist().await;
+    for (error, status, code) in [
+        (
+            TicketError::Permanent {
+                status: Some(403),
+                message: "Stand-in answered 403 Forbidden: no access to queue".into(),
+            },
+            StatusCode::BAD_GATEWAY,
+            "helpdesk_refused",
+        ),
+        (
+            TicketError::Transient {
+                message: "Stand-in could not be reached".into(),
+                retry_after: None,
+            },
+            StatusCode::SERVICE_UNAVAILABLE,
+            "helpdesk_unavailable",
+        ),
+    ] {
+        let sent = snapshot(Some(agent.agent_id));
+        let asked = app
+            .call(help(&agent.agent_key, "no network", &sent))
+            .await
+            .json();
+        let message = error.to_string();
+        helpdesk.fail_next(error);
+        let answer = app
+            .call(json_request(
+                Method::POST,
+                &format!(
+                    "/api/v1/help-requests/{}/external-ticket",
+                    asked["support_code"].as_str().expect("a code")
+                ),
+                Some(&token),
+                json!({"connector": "desk"}),
+            ))
+            .await;
+        assert_eq!(answer.error(), (status, code.to_string()));
+        assert_eq!(answer.json()["error"]["message"], message);
+    }
+    assert!(helpdesk.created().is_empty());
 }
