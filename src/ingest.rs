@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::error::Error;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -45,16 +45,38 @@ impl CollectorBinary {
 
     /// An admin command on the store; its stdout.
     pub fn admin(&self, args: &[&str]) -> Result<String, IngestError> {
-        let output = self.command().args(args).output()?;
-        if !output.status.success() {
-            return Err(format!("{args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
-        }
-        Ok(String::from_utf8(output.stdout)?.trim().to_string())
+        admin_output(self.command(), args)
+    }
+
+    /// [`Self::admin`] with the collector config file `config` (`--config`).
+    pub fn admin_configured(&self, config: &Path, args: &[&str]) -> Result<String, IngestError> {
+        let mut command = self.command();
+        command.arg("--config").arg(config);
+        admin_output(command, args)
     }
 
     /// `serve` on a free port of 127.0.0.1 over plain HTTP, its stderr in `log`; returns once it
     /// listens.
     pub fn serve(&self, log: PathBuf) -> Result<LoopbackCollector, IngestError> {
+        self.serve_command(self.command(), log)
+    }
+
+    /// [`Self::serve`] with the collector config file `config` (`--config`): helpdesks, limits.
+    pub fn serve_configured(
+        &self,
+        config: &Path,
+        log: PathBuf,
+    ) -> Result<LoopbackCollector, IngestError> {
+        let mut command = self.command();
+        command.arg("--config").arg(config);
+        self.serve_command(command, log)
+    }
+
+    fn serve_command(
+        &self,
+        mut command: Command,
+        log: PathBuf,
+    ) -> Result<LoopbackCollector, IngestError> {
         if !self.path.is_file() {
             return Err(format!(
                 "{} is not built: run `cargo build -p sitrep-collector` (or `cargo test --workspace`)",
@@ -62,8 +84,7 @@ impl CollectorBinary {
             )
             .into());
         }
-        let mut child = self
-            .command()
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--insecure-http"])
             .env("SITREP_LOG", "warn")
             .stdin(Stdio::null())
@@ -105,6 +126,15 @@ impl CollectorBinary {
             .to_string();
         Ok(collector)
     }
+}
+
+/// Runs an admin command with `args` to its end; its stdout.
+fn admin_output(mut command: Command, args: &[&str]) -> Result<String, IngestError> {
+    let output = command.args(args).output()?;
+    if !output.status.success() {
+        return Err(format!("{args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_string())
 }
 
 /// A running `sitrep-collector serve`, killed by its PID when dropped (also when the test

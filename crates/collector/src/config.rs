@@ -177,6 +177,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn helpdesks_are_tables_by_name_and_their_problems_are_named() {
+        let config: CollectorConfig = sitrep_config::parse(
+            "[tickets.rt]\nkind = \"request_tracker\"\nurl = \"https://rt.corp.example\"\n\
+             token = { file = \"/etc/sitrep/rt.token\" }\nqueue = \"Support\"\n",
+        )
+        .expect("a helpdesk");
+        assert!(matches!(
+            config.tickets.get("rt"),
+            Some(ConnectorConfig::RequestTracker(_))
+        ));
+        let problems = sitrep_config::parse::<CollectorConfig>(
+            "[tickets.rt]\nkind = \"otrs\"\nurl = \"https://x\"\n",
+        )
+        .expect_err("an unknown kind");
+        let text = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(text.contains("tickets") && text.contains("otrs"), "{text}");
+    }
+
+    #[test]
     fn defaults_and_problems() {
         let config: CollectorConfig = sitrep_config::parse("").expect("empty is fine");
         assert_eq!(config, CollectorConfig::default());
