@@ -52,9 +52,15 @@ pub async fn attach_to_external_ticket(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewExternalAttachment>,
 ) -> Result<(StatusCode, Json<ExternalAttachment>), ApiError> {
-    let queued =
-        queue_external_attachment(&state, id, &body.reference, body.note, &specialist.actor())
-            .await?;
+    let queued = queue_external_attachment(
+        &state,
+        id,
+        &body.reference,
+        body.note,
+        None,
+        &specialist.actor(),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(queued)))
 }
 
@@ -65,6 +71,7 @@ pub(crate) async fn queue_external_attachment(
     id: Uuid,
     reference: &str,
     note: String,
+    help_request: Option<Uuid>,
     actor: &Actor,
 ) -> Result<ExternalAttachment, ApiError> {
     let reference: TicketRef = reference
@@ -84,7 +91,14 @@ pub(crate) async fn queue_external_attachment(
     }
     let queued = state
         .store
-        .queue_external_attachment(id, reference.connector, reference.key, note, actor)
+        .queue_external_attachment(
+            id,
+            reference.connector,
+            reference.key,
+            note,
+            help_request,
+            actor,
+        )
         .await?;
     state.deliveries.notify_one();
     Ok(queued)
@@ -169,6 +183,7 @@ pub async fn external_ticket_from_help_request(
         help.snapshot_id,
         &reference,
         format!("Sent with help request {}.", help.support_code),
+        Some(help.id),
         &specialist.actor(),
     )
     .await?;

@@ -92,13 +92,15 @@ pub enum DeliveryResult {
 impl Store {
     /// Queues `snapshot_id` for ticket `ticket_key` of `connector`; the attachment already
     /// queued for the same three when there is one (a failed one goes back in the queue, due
-    /// now).
+    /// now). With `help_request`, that open help request becomes `ticketed` in the same
+    /// transaction (its ticket is the external one).
     pub async fn queue_external_attachment(
         &self,
         snapshot_id: Uuid,
         connector: String,
         ticket_key: String,
         note: String,
+        help_request: Option<Uuid>,
         actor: &Actor,
     ) -> Result<ExternalAttachment, StoreError> {
         let actor = actor.clone();
@@ -133,6 +135,16 @@ impl Store {
                         error => StoreError::Database(error),
                     })?;
                     let queued = by_target(connection, snapshot_id, &connector, &ticket_key).await?;
+                    if let Some(help_request) = help_request {
+                        sqlx::query(
+                            "UPDATE help_requests SET status = 'ticketed' WHERE id = $1 AND status = 'open'",
+                        )
+                        .bind(help_request.to_string())
+                        .execute(&mut *connection)
+                        .await?;
+                        let detail = json!({ "reference": queued.reference });
+                        audit::record(connection, &actor, "help_request.ticket_external", "help_request", &help_request.to_string(), detail).await?;
+                    }
                     let detail = json!({
                         "snapshot_id": snapshot_id,
                         "reference": queued.reference,

@@ -180,6 +180,7 @@ pub(super) async fn attach_to_helpdesk(
         id,
         &posted.form.reference,
         posted.form.note.trim().to_string(),
+        None,
         &posted.session.actor(),
     )
     .await?;

@@ -197,6 +197,7 @@ async fn a_delivery_whose_replica_died_is_taken_over_and_not_attached_twice() {
             "desk".into(),
             "9".into(),
             String::new(),
+            None,
             &Actor::Cli,
         )
         .await
@@ -335,6 +336,12 @@ async fn a_help_request_becomes_a_helpdesk_ticket_with_its_snapshot() {
     assert_eq!(again.status, StatusCode::OK, "{}", again.text());
     assert_eq!(again.json()["reference"], "desk:NEW-1");
     assert_eq!(helpdesk.created().len(), 1);
+
+    let request = app
+        .get(&format!("/api/v1/help-requests/{code}"), &token)
+        .await
+        .json();
+    assert_eq!(request["status"], "ticketed", "{request}");
 
     let unknown = app.call(ask(json!({"connector": "jira"}))).await;
     assert_eq!(
