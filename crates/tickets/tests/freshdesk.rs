@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,23 +15,15 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use sitrep_tickets::{
-    Attached, Attachment, ConnectorConfig, NewExternalTicket, TicketError, TicketSystem,
-};
-use uuid::Uuid;
+use sitrep_tickets::{Attached, Attachment, ConnectorConfig, NewExternalTicket, TicketError};
+
+use common::{Body, File, Forced, Secrets, When, assert_transient};
 
 const API_KEY: &str = "fd-key-0123";
 /// `Basic ` + base64("fd-key-0123:X"), worked out by hand (`printf 'fd-key-0123:X' | base64`).
 const AUTHORIZATION: &str = "Basic ZmQta2V5LTAxMjM6WA==";
 /// Freshdesk's page size for conversations.
 const PAGE_SIZE: usize = 30;
-
-#[derive(Debug, Clone, PartialEq)]
-struct File {
-    name: String,
-    content_type: String,
-    bytes: Vec<u8>,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Conversation {
@@ -45,14 +35,6 @@ struct Conversation {
 struct Ticket {
     subject: String,
     conversations: Vec<Conversation>,
-}
-
-/// An error answer the next request with method `on` gets instead of its own.
-struct Forced {
-    on: Method,
-    status: StatusCode,
-    retry_after: Option<&'static str>,
-    body: Value,
 }
 
 #[derive(Default)]
@@ -67,14 +49,7 @@ struct Desk {
     forced: Option<Forced>,
 }
 
-#[derive(Clone, Default)]
-struct FakeFreshdesk(Arc<Mutex<Desk>>);
-
-impl FakeFreshdesk {
-    fn desk(&self) -> MutexGuard<'_, Desk> {
-        self.0.lock().expect("the fake's lock")
-    }
-}
+type FakeFreshdesk = common::Shared<Desk>;
 
 fn freshdesk_error(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
@@ -93,28 +68,16 @@ fn admit(desk: &mut Desk, method: &Method, uri: &Uri, headers: &HeaderMap) -> Op
             json!({"code": "invalid_credentials", "message": "You have to be logged in to perform this action."}),
         ));
     }
-    if desk
-        .forced
-        .as_ref()
-        .is_some_and(|forced| forced.on == *method)
-    {
-        let forced = desk.forced.take()?;
-        let mut response = freshdesk_error(forced.status, forced.body);
-        if let Some(seconds) = forced.retry_after {
-            let headers = response.headers_mut();
-            headers.insert(
-                header::RETRY_AFTER,
-                seconds.parse().expect("a header value"),
-            );
-            headers.insert("x-ratelimit-total", "200".parse().expect("a header value"));
-            headers.insert(
-                "x-ratelimit-remaining",
-                "0".parse().expect("a header value"),
-            );
-        }
-        return Some(response);
+    let mut answer = Forced::take(&mut desk.forced, method, uri)?;
+    if answer.headers().contains_key(header::RETRY_AFTER) {
+        let headers = answer.headers_mut();
+        headers.insert("x-ratelimit-total", "200".parse().expect("a header value"));
+        headers.insert(
+            "x-ratelimit-remaining",
+            "0".parse().expect("a header value"),
+        );
     }
-    None
+    Some(answer)
 }
 
 fn file_json(index: usize, file: &File) -> Value {
@@ -153,7 +116,7 @@ async fn view_ticket(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
         return refusal;
     }
@@ -182,7 +145,7 @@ async fn list_conversations(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
         return refusal;
     }
@@ -237,7 +200,7 @@ async fn add_note(
     mut multipart: Multipart,
 ) -> Response {
     {
-        let mut desk = fake.desk();
+        let mut desk = fake.lock();
         if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
             return refusal;
         }
@@ -286,7 +249,7 @@ async fn add_note(
             )),
         }
     }
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     desk.problems.extend(problems);
     let Some(body) = body else {
         desk.problems.push("a note without a body".into());
@@ -332,7 +295,7 @@ async fn create_ticket(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
         return refusal;
     }
@@ -375,7 +338,7 @@ async fn create_ticket(
 }
 
 async fn unknown_endpoint(State(fake): State<FakeFreshdesk>, method: Method, uri: Uri) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     desk.requests.push(format!("{method} {uri}"));
     desk.problems
         .push(format!("no such endpoint: {method} {uri}"));
@@ -395,35 +358,7 @@ fn router(fake: FakeFreshdesk) -> Router {
         .with_state(fake)
 }
 
-/// A temporary directory for secret files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("sitrep-freshdesk-test-{}", Uuid::now_v7()));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    fn secret(&self, value: &str) -> PathBuf {
-        let path = self.0.join(format!("secret-{}", Uuid::now_v7()));
-        std::fs::write(&path, format!("{value}\n")).expect("write a secret file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Harness {
-    fake: FakeFreshdesk,
-    server: common::Fake,
-    _secrets: TempDir,
-    freshdesk: Arc<dyn TicketSystem>,
-}
+type Harness = common::Harness<FakeFreshdesk>;
 
 /// The fake with ticket 20 ("Laptop is slow", one reply), and a connector built from config.
 async fn harness() -> Harness {
@@ -432,7 +367,7 @@ async fn harness() -> Harness {
 
 async fn harness_with(api_key: &str, requester_email: Option<&str>) -> Harness {
     let fake = FakeFreshdesk::default();
-    fake.desk().tickets.insert(
+    fake.lock().tickets.insert(
         20,
         Ticket {
             subject: "Laptop is slow".into(),
@@ -443,33 +378,28 @@ async fn harness_with(api_key: &str, requester_email: Option<&str>) -> Harness {
             }],
         },
     );
-    let server = common::serve(router(fake.clone())).await;
-    let secrets = TempDir::new();
-    let mut config = json!({
-        "kind": "freshdesk",
-        "url": server.url,
-        "api_key": {"file": secrets.secret(api_key)},
-    });
-    if let Some(email) = requester_email {
-        config["requester_email"] = json!(email);
-    }
-    let config: ConnectorConfig = serde_json::from_value(config).expect("a freshdesk config");
-    let freshdesk = config.build().expect("a Freshdesk connector");
-    Harness {
-        fake,
-        server,
-        _secrets: secrets,
-        freshdesk,
-    }
+    let router = router(fake.clone());
+    Harness::start(fake, router, |url, secrets| {
+        let mut config = json!({
+            "kind": "freshdesk",
+            "url": url,
+            "api_key": {"file": secrets.file(api_key)},
+        });
+        if let Some(email) = requester_email {
+            config["requester_email"] = json!(email);
+        }
+        config
+    })
+    .await
 }
 
 impl Harness {
     fn requests(&self) -> Vec<String> {
-        self.fake.desk().requests.clone()
+        self.fake.lock().requests.clone()
     }
 
     fn assert_no_problems(&self) {
-        assert_eq!(self.fake.desk().problems, Vec::<String>::new());
+        assert_eq!(self.fake.lock().problems, Vec::<String>::new());
     }
 
     fn force(
@@ -479,50 +409,27 @@ impl Harness {
         retry_after: Option<&'static str>,
         body: Value,
     ) {
-        self.fake.desk().forced = Some(Forced {
-            on,
+        self.fake.lock().forced = Some(Forced {
+            when: When::Method(on),
             status,
             retry_after,
-            body,
+            body: Body::Json(body),
         });
     }
 }
 
+/// The sample snapshot with markup in its note, which the HTML note is to show as text.
 fn attachment() -> Attachment {
     Attachment {
-        snapshot_id: Uuid::parse_str("0193a5c4-1f2e-7c3d-9a8b-123456789abc").expect("a uuid"),
-        summary: "pc-0042, 2026-11-25 10:00 UTC: disk C: 97% full".into(),
         note: "Collected while the user waited; <b>not</b> markup.".into(),
-        report_html: "<!doctype html><title>pc-0042</title><h1>Findings</h1>".into(),
-        report_markdown: "# Findings\n".into(),
-        snapshot_json: br#"{"schema":1,"host":"pc-0042"}"#.to_vec(),
-    }
-}
-
-fn report_file(attachment: &Attachment) -> File {
-    File {
-        name: attachment.report_file_name(),
-        content_type: "text/html".into(),
-        bytes: attachment.report_html.as_bytes().to_vec(),
-    }
-}
-
-fn json_file(attachment: &Attachment) -> File {
-    File {
-        name: attachment.json_file_name(),
-        content_type: "application/json".into(),
-        bytes: attachment.snapshot_json.clone(),
+        ..common::attachment()
     }
 }
 
 #[tokio::test]
 async fn finds_a_ticket_with_its_subject_and_agent_url() {
     let harness = harness().await;
-    let ticket = harness
-        .freshdesk
-        .find_ticket("20")
-        .await
-        .expect("ticket 20");
+    let ticket = harness.find_ticket("20").await.expect("ticket 20");
     assert_eq!(ticket.key, "20");
     assert_eq!(ticket.title.as_deref(), Some("Laptop is slow"));
     assert_eq!(
@@ -537,7 +444,6 @@ async fn finds_a_ticket_with_its_subject_and_agent_url() {
 async fn an_unknown_ticket_is_permanent() {
     let harness = harness().await;
     let error = harness
-        .freshdesk
         .find_ticket("404404")
         .await
         .expect_err("no ticket 404404");
@@ -556,7 +462,6 @@ async fn a_key_that_is_no_ticket_id_is_refused_without_a_request() {
     let harness = harness().await;
     for key in ["OPS-42", "..", "20.1"] {
         let error = harness
-            .freshdesk
             .find_ticket(key)
             .await
             .expect_err("not a Freshdesk id");
@@ -566,7 +471,6 @@ async fn a_key_that_is_no_ticket_id_is_refused_without_a_request() {
             "{error}"
         );
         let attach_error = harness
-            .freshdesk
             .attach(key, &attachment())
             .await
             .expect_err("not a Freshdesk id");
@@ -579,11 +483,7 @@ async fn a_key_that_is_no_ticket_id_is_refused_without_a_request() {
 async fn attaches_both_files_in_one_private_note() {
     let harness = harness().await;
     let attachment = attachment();
-    let attached = harness
-        .freshdesk
-        .attach("20", &attachment)
-        .await
-        .expect("attached");
+    let attached = harness.attach("20", &attachment).await.expect("attached");
     assert_eq!(attached, Attached::New);
     assert_eq!(
         harness.requests(),
@@ -593,14 +493,14 @@ async fn attaches_both_files_in_one_private_note() {
         ]
     );
     harness.assert_no_problems();
-    let desk = harness.fake.desk();
+    let desk = harness.fake.lock();
     let conversations = &desk.tickets[&20].conversations;
     assert_eq!(conversations.len(), 2);
     let note = &conversations[1];
     assert!(note.private, "the note must be private");
     assert_eq!(
         note.files,
-        [report_file(&attachment), json_file(&attachment)]
+        [File::report(&attachment), File::snapshot(&attachment)]
     );
     // The body is HTML: the note text escaped, its line breaks kept.
     assert!(
@@ -628,16 +528,8 @@ async fn attaches_both_files_in_one_private_note() {
 async fn attaching_again_uploads_nothing() {
     let harness = harness().await;
     let attachment = attachment();
-    let first = harness
-        .freshdesk
-        .attach("20", &attachment)
-        .await
-        .expect("attached");
-    let again = harness
-        .freshdesk
-        .attach("20", &attachment)
-        .await
-        .expect("checked");
+    let first = harness.attach("20", &attachment).await.expect("attached");
+    let again = harness.attach("20", &attachment).await.expect("checked");
     assert_eq!((first, again), (Attached::New, Attached::AlreadyThere));
     let posts = harness
         .requests()
@@ -645,7 +537,7 @@ async fn attaching_again_uploads_nothing() {
         .filter(|request| request.starts_with("POST"))
         .count();
     assert_eq!(posts, 1, "{:?}", harness.requests());
-    assert_eq!(harness.fake.desk().tickets[&20].conversations.len(), 2);
+    assert_eq!(harness.fake.lock().tickets[&20].conversations.len(), 2);
     harness.assert_no_problems();
 }
 
@@ -654,25 +546,21 @@ async fn the_report_is_found_on_a_later_page_of_conversations() {
     let harness = harness().await;
     let attachment = attachment();
     {
-        let mut desk = harness.fake.desk();
+        let mut desk = harness.fake.lock();
         let conversations = &mut desk.tickets.get_mut(&20).expect("ticket 20").conversations;
         for number in 0..(PAGE_SIZE + 10) {
             conversations.push(Conversation {
                 body: format!("<div>reply {number}</div>"),
                 private: false,
                 files: if number == PAGE_SIZE + 5 {
-                    vec![report_file(&attachment), json_file(&attachment)]
+                    vec![File::report(&attachment), File::snapshot(&attachment)]
                 } else {
                     Vec::new()
                 },
             });
         }
     }
-    let attached = harness
-        .freshdesk
-        .attach("20", &attachment)
-        .await
-        .expect("checked");
+    let attached = harness.attach("20", &attachment).await.expect("checked");
     assert_eq!(attached, Attached::AlreadyThere);
     assert_eq!(
         harness.requests(),
@@ -694,13 +582,11 @@ async fn a_rate_limit_is_transient_with_retry_after() {
         json!({"message": "You have exceeded the limit of requests per minute"}),
     );
     let error = harness
-        .freshdesk
         .attach("20", &attachment())
         .await
         .expect_err("rate limited");
-    assert!(error.is_transient(), "{error}");
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(37)));
-    assert_eq!(harness.fake.desk().tickets[&20].conversations.len(), 1);
+    assert_transient(&error, Some(Duration::from_secs(37)));
+    assert_eq!(harness.fake.lock().tickets[&20].conversations.len(), 1);
 }
 
 #[tokio::test]
@@ -713,22 +599,16 @@ async fn an_outage_is_transient() {
         json!({"message": "Service temporarily unavailable"}),
     );
     let error = harness
-        .freshdesk
         .attach("20", &attachment())
         .await
         .expect_err("an outage");
-    assert!(error.is_transient(), "{error}");
-    assert_eq!(error.retry_after(), None);
+    assert_transient(&error, None);
 }
 
 #[tokio::test]
 async fn refused_credentials_are_permanent_with_freshdesks_message() {
     let harness = harness_with("a-revoked-key", Some("sitrep@corp.example")).await;
-    let error = harness
-        .freshdesk
-        .find_ticket("20")
-        .await
-        .expect_err("refused");
+    let error = harness.find_ticket("20").await.expect_err("refused");
     assert_eq!(
         error,
         TicketError::Permanent {
@@ -748,7 +628,6 @@ async fn a_forbidden_note_is_permanent_with_freshdesks_message() {
         json!({"code": "access_denied", "message": "You are not authorized to perform this action."}),
     );
     let error = harness
-        .freshdesk
         .attach("20", &attachment())
         .await
         .expect_err("forbidden");
@@ -773,7 +652,6 @@ async fn a_rejected_note_is_permanent_with_the_validation_message() {
         json!({"description": "Validation failed", "errors": [{"field": "attachments", "message": "The cumulative size of all attachments cannot exceed 20MB", "code": "invalid_size"}]}),
     );
     let error = harness
-        .freshdesk
         .attach("20", &attachment())
         .await
         .expect_err("rejected");
@@ -790,7 +668,6 @@ async fn a_rejected_note_is_permanent_with_the_validation_message() {
 async fn creates_a_ticket() {
     let harness = harness().await;
     let ticket = harness
-        .freshdesk
         .create_ticket(&NewExternalTicket {
             title: "Printer <offline>".into(),
             description: "It says \"offline\".\nSupport code: K7-ABCD".into(),
@@ -806,7 +683,7 @@ async fn creates_a_ticket() {
     assert_eq!(harness.requests(), ["POST /api/v2/tickets"]);
     harness.assert_no_problems();
     assert_eq!(
-        harness.fake.desk().created,
+        harness.fake.lock().created,
         [json!({
             "subject": "Printer <offline>",
             "description": "<div>It says &quot;offline&quot;.<br>Support code: K7-ABCD</div>",
@@ -821,7 +698,6 @@ async fn creates_a_ticket() {
 async fn creating_without_a_requester_is_refused_without_a_request() {
     let harness = harness_with(API_KEY, None).await;
     let error = harness
-        .freshdesk
         .create_ticket(&NewExternalTicket {
             title: "Printer".into(),
             description: "Offline".into(),
@@ -835,11 +711,11 @@ async fn creating_without_a_requester_is_refused_without_a_request() {
 
 #[test]
 fn config_names_what_is_missing_and_never_shows_the_key() {
-    let secrets = TempDir::new();
+    let secrets = Secrets::new();
     let config: ConnectorConfig = serde_json::from_value(json!({
         "kind": "freshdesk",
         "url": "https://corp.freshdesk.com",
-        "api_key": {"file": secrets.secret(API_KEY)},
+        "api_key": {"file": secrets.file(API_KEY)},
     }))
     .expect("a freshdesk config");
     let connector = config.build().expect("a Freshdesk connector");
@@ -848,7 +724,7 @@ fn config_names_what_is_missing_and_never_shows_the_key() {
     assert!(!shown.contains(API_KEY), "{shown}");
     assert!(!shown.contains("ZmQta2V5LTAxMjM6WA"), "{shown}");
 
-    let missing = secrets.0.join("no-such-key");
+    let missing = secrets.dir().join("no-such-key");
     let unreadable: ConnectorConfig = serde_json::from_value(json!({
         "kind": "freshdesk",
         "url": "https://corp.freshdesk.com",

@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,35 +15,19 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
-use sitrep_tickets::{
-    Attached, Attachment, ConnectorConfig, NewExternalTicket, TicketError, TicketSystem,
-};
-use uuid::Uuid;
+use sitrep_tickets::{Attached, Attachment, ConnectorConfig, NewExternalTicket, TicketError};
+
+use common::{Body, File, Forced, Secrets, When, assert_transient};
 
 const EMAIL: &str = "sitrep@corp.example";
 const TOKEN: &str = "ATATT3xFfGF0-jira-api-token";
 const NOT_FOUND: &str = "Issue does not exist or you do not have permission to see it.";
-
-#[derive(Debug, Clone, PartialEq)]
-struct File {
-    name: String,
-    content_type: String,
-    bytes: Vec<u8>,
-}
 
 struct Issue {
     summary: String,
     files: Vec<File>,
     /// Each comment's JSON body as it arrived.
     comments: Vec<Value>,
-}
-
-struct Forced {
-    /// `METHOD /path` of the request to answer so; `None`: the next request.
-    when: Option<&'static str>,
-    status: StatusCode,
-    retry_after: Option<&'static str>,
-    body: String,
 }
 
 #[derive(Default)]
@@ -60,14 +42,7 @@ struct Site {
     forced: Option<Forced>,
 }
 
-#[derive(Clone, Default)]
-struct FakeJira(Arc<Mutex<Site>>);
-
-impl FakeJira {
-    fn site(&self) -> MutexGuard<'_, Site> {
-        self.0.lock().expect("the fake's lock")
-    }
-}
+type FakeJira = common::Shared<Site>;
 
 fn jira_error(status: StatusCode, messages: &[&str], errors: Value) -> Response {
     let body = json!({"errorMessages": messages, "errors": errors});
@@ -101,7 +76,7 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
             .to_string()
     };
     {
-        let mut site = fake.site();
+        let mut site = fake.lock();
         site.requests.push(format!("{method} {uri}"));
         if header_text("authorization") != site.authorization {
             // Jira Cloud answers bad credentials with a plain-text 401.
@@ -115,22 +90,8 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
             site.problems
                 .push(format!("{method} {uri} without Accept: application/json"));
         }
-        let this_one = match &site.forced {
-            Some(Forced {
-                when: Some(when), ..
-            }) => *when == format!("{method} {}", uri.path()),
-            Some(Forced { when: None, .. }) => true,
-            None => false,
-        };
-        if let Some(forced) = site.forced.take_if(|_| this_one) {
-            let mut response = (forced.status, forced.body).into_response();
-            if let Some(seconds) = forced.retry_after {
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    seconds.parse().expect("a header value"),
-                );
-            }
-            return response;
+        if let Some(answer) = Forced::take(&mut site.forced, &method, &uri) {
+            return answer;
         }
     }
     let segments: Vec<String> = uri
@@ -142,7 +103,7 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["rest", "api", "2", "issue", key]) => {
-            let mut site = fake.site();
+            let mut site = fake.lock();
             if uri.query() != Some("fields=summary%2Cattachment") {
                 site.problems.push(format!(
                     "issue read without fields=summary,attachment: {uri}"
@@ -165,20 +126,20 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
         (Method::POST, ["rest", "api", "2", "issue", key, "attachments"]) => {
             let key = key.to_string();
             if header_text("x-atlassian-token") != "no-check" {
-                fake.site()
+                fake.lock()
                     .problems
                     .push("attachments without X-Atlassian-Token".into());
                 return (StatusCode::FORBIDDEN, "XSRF check failed").into_response();
             }
             if !header_text("content-type").starts_with("multipart/form-data; boundary=") {
-                fake.site()
+                fake.lock()
                     .problems
                     .push("attachments not multipart/form-data".into());
             }
             let mut form = match Multipart::from_request(request, &()).await {
                 Ok(form) => form,
                 Err(rejection) => {
-                    fake.site()
+                    fake.lock()
                         .problems
                         .push(format!("attachments: {rejection}"));
                     return jira_error(StatusCode::BAD_REQUEST, &["Bad multipart"], json!({}));
@@ -190,7 +151,7 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
                     Ok(Some(field)) => field,
                     Ok(None) => break,
                     Err(error) => {
-                        fake.site().problems.push(format!("attachments: {error}"));
+                        fake.lock().problems.push(format!("attachments: {error}"));
                         break;
                     }
                 };
@@ -199,7 +160,7 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
                     field.file_name().map(str::to_string),
                     field.content_type().map(str::to_string),
                 ) else {
-                    fake.site().problems.push(format!(
+                    fake.lock().problems.push(format!(
                         "a part not named file with a filename and type: {:?}",
                         field.name()
                     ));
@@ -216,7 +177,7 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
                     bytes,
                 });
             }
-            let mut site = fake.site();
+            let mut site = fake.lock();
             let Some(issue) = site.issues.get_mut(&key) else {
                 return issue_not_found();
             };
@@ -229,11 +190,11 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
             let comment: Value = match read_json(request).await {
                 Ok(comment) => comment,
                 Err(problem) => {
-                    fake.site().problems.push(format!("comment: {problem}"));
+                    fake.lock().problems.push(format!("comment: {problem}"));
                     return jira_error(StatusCode::BAD_REQUEST, &["Bad comment"], json!({}));
                 }
             };
-            let mut site = fake.site();
+            let mut site = fake.lock();
             if !comment["body"].is_string() {
                 site.problems
                     .push(format!("comment without a text body: {comment}"));
@@ -254,11 +215,11 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
             let created: Value = match read_json(request).await {
                 Ok(created) => created,
                 Err(problem) => {
-                    fake.site().problems.push(format!("create: {problem}"));
+                    fake.lock().problems.push(format!("create: {problem}"));
                     return jira_error(StatusCode::BAD_REQUEST, &["Bad issue"], json!({}));
                 }
             };
-            let mut site = fake.site();
+            let mut site = fake.lock();
             let fields = &created["fields"];
             if fields["project"]["key"] != "OPS" {
                 return jira_error(
@@ -292,7 +253,7 @@ async fn jira(State(fake): State<FakeJira>, request: Request) -> Response {
             (StatusCode::CREATED, axum::Json(answer)).into_response()
         }
         _ => {
-            fake.site()
+            fake.lock()
                 .problems
                 .push(format!("undocumented request {method} {uri}"));
             jira_error(StatusCode::NOT_FOUND, &["Not found"], json!({}))
@@ -317,35 +278,7 @@ async fn read_json(request: Request) -> Result<Value, String> {
     serde_json::from_slice(&body).map_err(|error| error.to_string())
 }
 
-/// A temporary directory for secret files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("sitrep-jira-test-{}", Uuid::now_v7()));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    fn secret(&self, value: &str) -> PathBuf {
-        let path = self.0.join(format!("secret-{}", Uuid::now_v7()));
-        std::fs::write(&path, format!("{value}\n")).expect("write a secret file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Harness {
-    fake: FakeJira,
-    server: common::Fake,
-    _secrets: TempDir,
-    jira: Arc<dyn TicketSystem>,
-}
+type Harness = common::Harness<FakeJira>;
 
 fn cloud_authorization() -> String {
     format!(
@@ -359,7 +292,7 @@ fn cloud_authorization() -> String {
 async fn harness_with(authorization: String, token: &str, mut config: Value) -> Harness {
     let fake = FakeJira::default();
     {
-        let mut site = fake.site();
+        let mut site = fake.lock();
         site.authorization = authorization;
         site.issues.insert(
             "OPS-42".into(),
@@ -370,18 +303,13 @@ async fn harness_with(authorization: String, token: &str, mut config: Value) -> 
             },
         );
     }
-    let server = common::serve(Router::new().fallback(jira).with_state(fake.clone())).await;
-    let secrets = TempDir::new();
-    config["url"] = json!(server.url);
-    config["token"] = json!({"file": secrets.secret(token)});
-    let config: ConnectorConfig = serde_json::from_value(config).expect("a jira config");
-    let jira = config.build().expect("a Jira connector");
-    Harness {
-        fake,
-        server,
-        _secrets: secrets,
-        jira,
-    }
+    let router = Router::new().fallback(jira).with_state(fake.clone());
+    Harness::start(fake, router, |url, secrets| {
+        config["url"] = json!(url);
+        config["token"] = json!({"file": secrets.file(token)});
+        config
+    })
+    .await
 }
 
 async fn harness() -> Harness {
@@ -393,37 +321,30 @@ async fn harness() -> Harness {
     .await
 }
 
+/// The sample snapshot without a specialist's note: the comment is still to be made, of the
+/// summary and the file names alone.
 fn attachment() -> Attachment {
     Attachment {
-        snapshot_id: Uuid::parse_str("0193a5c4-1f2e-7c3d-9a8b-123456789abc").expect("a uuid"),
-        summary: "pc-0042, 2026-11-25 10:00 UTC: VPN adapter resets".into(),
         note: String::new(),
-        report_html: "<!doctype html><title>pc-0042</title><h1>Findings</h1>".into(),
-        report_markdown: "# Findings\n".into(),
-        snapshot_json: br#"{"schema":1,"host":"pc-0042"}"#.to_vec(),
+        ..common::attachment()
     }
 }
 
 fn force(harness: &Harness, status: StatusCode, retry_after: Option<&'static str>, body: &str) {
-    harness.fake.site().forced = Some(Forced {
-        when: None,
-        status,
-        retry_after,
-        body: body.to_string(),
-    });
+    harness.fake.lock().forced = Some(Forced::next(status, retry_after, body));
 }
 
 #[tokio::test]
 async fn finds_an_issue_by_its_key() {
     let harness = harness().await;
-    let issue = harness.jira.find_ticket("OPS-42").await.expect("OPS-42");
+    let issue = harness.find_ticket("OPS-42").await.expect("OPS-42");
     assert_eq!(issue.key, "OPS-42");
     assert_eq!(issue.title.as_deref(), Some("VPN drops every few minutes"));
     assert_eq!(
         issue.url,
         Some(format!("{}/browse/OPS-42", harness.server.url))
     );
-    let site = harness.fake.site();
+    let site = harness.fake.lock();
     assert_eq!(
         site.requests,
         ["GET /rest/api/2/issue/OPS-42?fields=summary%2Cattachment"]
@@ -435,7 +356,6 @@ async fn finds_an_issue_by_its_key() {
 async fn an_unknown_issue_is_permanent_with_jiras_message() {
     let harness = harness().await;
     let error = harness
-        .jira
         .find_ticket("OPS-9999")
         .await
         .expect_err("no such issue");
@@ -452,14 +372,10 @@ async fn an_unknown_issue_is_permanent_with_jiras_message() {
 async fn attaches_both_files_and_an_internal_comment() {
     let harness = harness().await;
     let attachment = attachment();
-    let attached = harness
-        .jira
-        .attach("OPS-42", &attachment)
-        .await
-        .expect("attach");
+    let attached = harness.attach("OPS-42", &attachment).await.expect("attach");
     assert_eq!(attached, Attached::New);
 
-    let site = harness.fake.site();
+    let site = harness.fake.lock();
     assert!(site.problems.is_empty(), "{:?}", site.problems);
     assert_eq!(
         site.requests,
@@ -473,18 +389,7 @@ async fn attaches_both_files_and_an_internal_comment() {
     let issue = &site.issues["OPS-42"];
     assert_eq!(
         issue.files,
-        [
-            File {
-                name: attachment.json_file_name(),
-                content_type: "application/json".into(),
-                bytes: attachment.snapshot_json.clone(),
-            },
-            File {
-                name: attachment.report_file_name(),
-                content_type: "text/html".into(),
-                bytes: attachment.report_html.as_bytes().to_vec(),
-            },
-        ]
+        [File::snapshot(&attachment), File::report(&attachment)]
     );
     assert_eq!(
         issue.comments,
@@ -508,11 +413,10 @@ async fn a_configured_visibility_restricts_the_comment() {
     )
     .await;
     harness
-        .jira
         .attach("OPS-42", &attachment())
         .await
         .expect("attach");
-    let site = harness.fake.site();
+    let site = harness.fake.lock();
     assert_eq!(
         site.issues["OPS-42"].comments[0]["visibility"],
         json!({"type": "role", "value": "Developers"})
@@ -524,23 +428,18 @@ async fn attaching_again_uploads_nothing() {
     let harness = harness().await;
     let attachment = attachment();
     assert_eq!(
-        harness
-            .jira
-            .attach("OPS-42", &attachment)
-            .await
-            .expect("attach"),
+        harness.attach("OPS-42", &attachment).await.expect("attach"),
         Attached::New
     );
-    let before = harness.fake.site().requests.len();
+    let before = harness.fake.lock().requests.len();
     assert_eq!(
         harness
-            .jira
             .attach("OPS-42", &attachment)
             .await
             .expect("attach again"),
         Attached::AlreadyThere
     );
-    let site = harness.fake.site();
+    let site = harness.fake.lock();
     assert_eq!(
         site.requests[before..],
         ["GET /rest/api/2/issue/OPS-42?fields=summary%2Cattachment"]
@@ -555,25 +454,17 @@ async fn an_attempt_cut_short_keeps_its_json_and_adds_the_rest() {
     let attachment = attachment();
     harness
         .fake
-        .site()
+        .lock()
         .issues
         .get_mut("OPS-42")
         .expect("OPS-42")
         .files
-        .push(File {
-            name: attachment.json_file_name(),
-            content_type: "application/json".into(),
-            bytes: attachment.snapshot_json.clone(),
-        });
+        .push(File::snapshot(&attachment));
     assert_eq!(
-        harness
-            .jira
-            .attach("OPS-42", &attachment)
-            .await
-            .expect("attach"),
+        harness.attach("OPS-42", &attachment).await.expect("attach"),
         Attached::New
     );
-    let site = harness.fake.site();
+    let site = harness.fake.lock();
     let names: Vec<&str> = site.issues["OPS-42"]
         .files
         .iter()
@@ -596,17 +487,15 @@ async fn a_rate_limit_is_transient_with_retry_after() {
         "Rate limit exceeded.",
     );
     let error = harness
-        .jira
         .attach("OPS-42", &attachment())
         .await
         .expect_err("rate limited");
-    assert!(error.is_transient(), "{error:?}");
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(30)));
+    assert_transient(&error, Some(Duration::from_secs(30)));
     assert!(
         error.to_string().contains("Rate limit exceeded."),
         "{error}"
     );
-    assert!(harness.fake.site().issues["OPS-42"].files.is_empty());
+    assert!(harness.fake.lock().issues["OPS-42"].files.is_empty());
 }
 
 #[tokio::test]
@@ -618,7 +507,7 @@ async fn an_outage_is_transient() {
         None,
         "<html><body>Jira is under maintenance</body></html>",
     );
-    let error = harness.jira.find_ticket("OPS-42").await.expect_err("down");
+    let error = harness.find_ticket("OPS-42").await.expect_err("down");
     assert!(error.is_transient(), "{error:?}");
 }
 
@@ -630,11 +519,7 @@ async fn refused_credentials_are_permanent_with_jiras_message() {
         json!({"kind": "jira", "email": EMAIL}),
     )
     .await;
-    let error = harness
-        .jira
-        .find_ticket("OPS-42")
-        .await
-        .expect_err("refused");
+    let error = harness.find_ticket("OPS-42").await.expect_err("refused");
     assert_eq!(
         error,
         TicketError::Permanent {
@@ -649,18 +534,19 @@ async fn refused_credentials_are_permanent_with_jiras_message() {
 async fn a_forbidden_upload_is_permanent_with_jiras_message() {
     let harness = harness().await;
     let attachment = attachment();
-    harness.fake.site().forced = Some(Forced {
-        when: Some("POST /rest/api/2/issue/OPS-42/attachments"),
+    harness.fake.lock().forced = Some(Forced {
+        when: When::Request("POST /rest/api/2/issue/OPS-42/attachments".into()),
         status: StatusCode::FORBIDDEN,
         retry_after: None,
-        body: json!({
-            "errorMessages": ["You do not have permission to create attachments for this issue."],
-            "errors": {},
-        })
-        .to_string(),
+        body: Body::Text(
+            json!({
+                "errorMessages": ["You do not have permission to create attachments for this issue."],
+                "errors": {},
+            })
+            .to_string(),
+        ),
     });
     let error = harness
-        .jira
         .attach("OPS-42", &attachment)
         .await
         .expect_err("forbidden");
@@ -677,7 +563,7 @@ async fn a_forbidden_upload_is_permanent_with_jiras_message() {
 #[tokio::test]
 async fn a_personal_access_token_is_sent_as_a_bearer_token() {
     let harness = harness_with(format!("Bearer {TOKEN}"), TOKEN, json!({"kind": "jira"})).await;
-    let issue = harness.jira.find_ticket("OPS-42").await.expect("OPS-42");
+    let issue = harness.find_ticket("OPS-42").await.expect("OPS-42");
     assert_eq!(issue.key, "OPS-42");
 }
 
@@ -685,7 +571,6 @@ async fn a_personal_access_token_is_sent_as_a_bearer_token() {
 async fn creates_an_issue_in_the_configured_project() {
     let harness = harness().await;
     let created = harness
-        .jira
         .create_ticket(&NewExternalTicket {
             title: "Printer offline\non floor 3".into(),
             description: "Support code 7Q4-KD2: the printer shows offline.".into(),
@@ -698,7 +583,7 @@ async fn creates_an_issue_in_the_configured_project() {
         created.url,
         Some(format!("{}/browse/OPS-43", harness.server.url))
     );
-    let site = harness.fake.site();
+    let site = harness.fake.lock();
     assert_eq!(site.requests, ["POST /rest/api/2/issue"]);
     assert_eq!(
         site.created,
@@ -716,7 +601,6 @@ async fn creates_an_issue_in_the_configured_project() {
 async fn a_rejected_issue_names_the_field() {
     let harness = harness().await;
     let error = harness
-        .jira
         .create_ticket(&NewExternalTicket {
             title: " ".into(),
             description: "no title".into(),
@@ -743,7 +627,6 @@ async fn creating_without_a_project_is_refused_without_a_request() {
     )
     .await;
     let error = harness
-        .jira
         .create_ticket(&NewExternalTicket {
             title: "Printer offline".into(),
             description: String::new(),
@@ -751,17 +634,17 @@ async fn creating_without_a_project_is_refused_without_a_request() {
         .await
         .expect_err("no project");
     assert!(error.to_string().contains("project"), "{error}");
-    assert!(harness.fake.site().requests.is_empty());
+    assert!(harness.fake.lock().requests.is_empty());
 }
 
 #[test]
 fn config_names_what_is_missing_and_never_shows_the_token() {
-    let secrets = TempDir::new();
+    let secrets = Secrets::new();
     let config: ConnectorConfig = serde_json::from_value(json!({
         "kind": "jira",
         "url": "https://corp.atlassian.net",
         "email": EMAIL,
-        "token": {"file": secrets.secret(TOKEN)},
+        "token": {"file": secrets.file(TOKEN)},
         "project": "OPS",
         "issue_type": "Incident",
     }))
@@ -786,7 +669,7 @@ fn config_names_what_is_missing_and_never_shows_the_token() {
     let bad_project: ConnectorConfig = serde_json::from_value(json!({
         "kind": "jira",
         "url": "https://corp.atlassian.net",
-        "token": {"file": secrets.secret(TOKEN)},
+        "token": {"file": secrets.file(TOKEN)},
         "project": "OPS 1",
     }))
     .expect("a jira config");

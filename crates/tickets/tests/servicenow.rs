@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,21 +15,13 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
-use sitrep_tickets::{
-    Attached, Attachment, ConnectorConfig, NewExternalTicket, TicketError, TicketSystem,
-};
-use uuid::Uuid;
+use sitrep_tickets::{Attached, ConnectorConfig, NewExternalTicket, TicketError};
+
+use common::{Body, File, Forced, Secrets, When, assert_transient, attachment, query_pairs};
 
 const USER: &str = "sitrep.integration";
 const PASSWORD: &str = "n0w-Pa55word!";
 const SYS_ID: &str = "d71f7935c0a8016700802b64c67c11c6";
-
-#[derive(Debug, Clone, PartialEq)]
-struct File {
-    name: String,
-    content_type: String,
-    bytes: Vec<u8>,
-}
 
 struct Incident {
     number: String,
@@ -39,14 +29,6 @@ struct Incident {
     description: String,
     work_notes: Vec<String>,
     files: Vec<File>,
-}
-
-struct Forced {
-    /// `METHOD /path` of the request to answer so; `None`: the next request.
-    when: Option<String>,
-    status: StatusCode,
-    retry_after: Option<&'static str>,
-    body: Value,
 }
 
 #[derive(Default)]
@@ -59,23 +41,11 @@ struct Instance {
     forced: Option<Forced>,
 }
 
-#[derive(Clone, Default)]
-struct FakeServiceNow(Arc<Mutex<Instance>>);
-
-impl FakeServiceNow {
-    fn instance(&self) -> MutexGuard<'_, Instance> {
-        self.0.lock().expect("the fake's lock")
-    }
-}
+type FakeServiceNow = common::Shared<Instance>;
 
 fn servicenow_error(status: StatusCode, message: &str, detail: &str) -> Response {
     let body = json!({"error": {"message": message, "detail": detail}, "status": "failure"});
     (status, axum::Json(body)).into_response()
-}
-
-fn query_pairs(uri: &Uri) -> BTreeMap<String, String> {
-    let url = reqwest::Url::parse(&format!("http://fake{uri}")).expect("a request URI");
-    url.query_pairs().into_owned().collect()
 }
 
 fn incident_json(sys_id: &str, incident: &Incident) -> Value {
@@ -107,7 +77,7 @@ async fn servicenow(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut instance = fake.instance();
+    let mut instance = fake.lock();
     instance.requests.push(format!("{method} {uri}"));
     let header_text = |name: header::HeaderName| {
         headers
@@ -128,22 +98,8 @@ async fn servicenow(
             .problems
             .push(format!("{method} {uri} without Accept: application/json"));
     }
-    let this_one = match &instance.forced {
-        Some(Forced {
-            when: Some(when), ..
-        }) => *when == format!("{method} {}", uri.path()),
-        Some(Forced { when: None, .. }) => true,
-        None => false,
-    };
-    if let Some(forced) = instance.forced.take_if(|_| this_one) {
-        let mut response = (forced.status, axum::Json(forced.body)).into_response();
-        if let Some(seconds) = forced.retry_after {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                seconds.parse().expect("a header value"),
-            );
-        }
-        return response;
+    if let Some(answer) = Forced::take(&mut instance.forced, &method, &uri) {
+        return answer;
     }
     let content_type = header_text(header::CONTENT_TYPE);
     let query = query_pairs(&uri);
@@ -317,35 +273,7 @@ async fn servicenow(
     }
 }
 
-/// A temporary directory for secret files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("sitrep-servicenow-test-{}", Uuid::now_v7()));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    fn secret(&self, value: &str) -> PathBuf {
-        let path = self.0.join(format!("secret-{}", Uuid::now_v7()));
-        std::fs::write(&path, format!("{value}\n")).expect("write a secret file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Harness {
-    fake: FakeServiceNow,
-    server: common::Fake,
-    _secrets: TempDir,
-    servicenow: Arc<dyn TicketSystem>,
-}
+type Harness = common::Harness<FakeServiceNow>;
 
 fn basic_authorization() -> String {
     format!(
@@ -359,7 +287,7 @@ fn basic_authorization() -> String {
 async fn harness_with(authorization: String, credentials: &[(&str, &str)]) -> Harness {
     let fake = FakeServiceNow::default();
     {
-        let mut instance = fake.instance();
+        let mut instance = fake.lock();
         instance.authorization = authorization;
         instance.incidents.insert(
             SYS_ID.into(),
@@ -372,23 +300,18 @@ async fn harness_with(authorization: String, credentials: &[(&str, &str)]) -> Ha
             },
         );
     }
-    let server = common::serve(Router::new().fallback(servicenow).with_state(fake.clone())).await;
-    let secrets = TempDir::new();
-    let mut config = json!({"kind": "servicenow", "url": server.url});
-    for (field, value) in credentials {
-        config[*field] = match *field {
-            "user" => json!(value),
-            _ => json!({"file": secrets.secret(value)}),
-        };
-    }
-    let config: ConnectorConfig = serde_json::from_value(config).expect("a servicenow config");
-    let servicenow = config.build().expect("a ServiceNow connector");
-    Harness {
-        fake,
-        server,
-        _secrets: secrets,
-        servicenow,
-    }
+    let router = Router::new().fallback(servicenow).with_state(fake.clone());
+    Harness::start(fake, router, |url, secrets| {
+        let mut config = json!({"kind": "servicenow", "url": url});
+        for (field, value) in credentials {
+            config[*field] = match *field {
+                "user" => json!(value),
+                _ => json!({"file": secrets.file(value)}),
+            };
+        }
+        config
+    })
+    .await
 }
 
 async fn harness() -> Harness {
@@ -399,24 +322,8 @@ async fn harness() -> Harness {
     .await
 }
 
-fn attachment() -> Attachment {
-    Attachment {
-        snapshot_id: Uuid::parse_str("0193a5c4-1f2e-7c3d-9a8b-123456789abc").expect("a uuid"),
-        summary: "pc-0042, 2026-11-25 10:00 UTC: Outlook profile on a full disk".into(),
-        note: "Second snapshot after the reboot.".into(),
-        report_html: "<!doctype html><title>pc-0042</title><h1>Findings</h1>".into(),
-        report_markdown: "# Findings\n".into(),
-        snapshot_json: br#"{"schema":1,"host":"pc-0042"}"#.to_vec(),
-    }
-}
-
 fn force(harness: &Harness, status: StatusCode, retry_after: Option<&'static str>, body: Value) {
-    harness.fake.instance().forced = Some(Forced {
-        when: None,
-        status,
-        retry_after,
-        body,
-    });
+    harness.fake.lock().forced = Some(Forced::next(status, retry_after, body));
 }
 
 const LOOKUP: &str = "GET /api/now/table/incident?sysparm_query=number%3DINC0010001&sysparm_limit=1&sysparm_fields=sys_id%2Cnumber%2Cshort_description";
@@ -424,11 +331,7 @@ const LOOKUP: &str = "GET /api/now/table/incident?sysparm_query=number%3DINC0010
 #[tokio::test]
 async fn finds_an_incident_by_its_number() {
     let harness = harness().await;
-    let incident = harness
-        .servicenow
-        .find_ticket("INC0010001")
-        .await
-        .expect("INC0010001");
+    let incident = harness.find_ticket("INC0010001").await.expect("INC0010001");
     assert_eq!(incident.key, "INC0010001");
     assert_eq!(incident.title.as_deref(), Some("Outlook hangs on start"));
     assert_eq!(
@@ -438,7 +341,7 @@ async fn finds_an_incident_by_its_number() {
             harness.server.url
         ))
     );
-    let instance = harness.fake.instance();
+    let instance = harness.fake.lock();
     assert_eq!(instance.requests, [LOOKUP]);
     assert!(instance.problems.is_empty(), "{:?}", instance.problems);
 }
@@ -447,7 +350,6 @@ async fn finds_an_incident_by_its_number() {
 async fn an_unknown_incident_is_permanent() {
     let harness = harness().await;
     let error = harness
-        .servicenow
         .find_ticket("INC0099999")
         .await
         .expect_err("no such incident");
@@ -464,12 +366,11 @@ async fn an_unknown_incident_is_permanent() {
 async fn a_number_that_could_change_the_query_is_refused_without_a_request() {
     let harness = harness().await;
     let error = harness
-        .servicenow
         .find_ticket("INC1^ORnumber=INC2")
         .await
         .expect_err("not a number");
     assert!(!error.is_transient());
-    assert!(harness.fake.instance().requests.is_empty());
+    assert!(harness.fake.lock().requests.is_empty());
 }
 
 #[tokio::test]
@@ -477,13 +378,12 @@ async fn attaches_both_files_and_a_work_note() {
     let harness = harness().await;
     let attachment = attachment();
     let attached = harness
-        .servicenow
         .attach("INC0010001", &attachment)
         .await
         .expect("attach");
     assert_eq!(attached, Attached::New);
 
-    let instance = harness.fake.instance();
+    let instance = harness.fake.lock();
     assert!(instance.problems.is_empty(), "{:?}", instance.problems);
     let report = attachment.report_file_name();
     let snapshot = attachment.json_file_name();
@@ -506,18 +406,7 @@ async fn attaches_both_files_and_a_work_note() {
     let incident = &instance.incidents[SYS_ID];
     assert_eq!(
         incident.files,
-        [
-            File {
-                name: snapshot,
-                content_type: "application/json".into(),
-                bytes: attachment.snapshot_json.clone(),
-            },
-            File {
-                name: report,
-                content_type: "text/html".into(),
-                bytes: attachment.report_html.as_bytes().to_vec(),
-            },
-        ]
+        [File::snapshot(&attachment), File::report(&attachment)]
     );
     assert_eq!(incident.work_notes, [attachment.note_text()]);
 }
@@ -528,22 +417,20 @@ async fn attaching_again_uploads_nothing() {
     let attachment = attachment();
     assert_eq!(
         harness
-            .servicenow
             .attach("INC0010001", &attachment)
             .await
             .expect("attach"),
         Attached::New
     );
-    let before = harness.fake.instance().requests.len();
+    let before = harness.fake.lock().requests.len();
     assert_eq!(
         harness
-            .servicenow
             .attach("INC0010001", &attachment)
             .await
             .expect("attach again"),
         Attached::AlreadyThere
     );
-    let instance = harness.fake.instance();
+    let instance = harness.fake.lock();
     assert_eq!(
         instance.requests.len() - before,
         2,
@@ -561,25 +448,20 @@ async fn an_attempt_cut_short_keeps_its_json_and_adds_the_rest() {
     let attachment = attachment();
     harness
         .fake
-        .instance()
+        .lock()
         .incidents
         .get_mut(SYS_ID)
         .expect("the incident")
         .files
-        .push(File {
-            name: attachment.json_file_name(),
-            content_type: "application/json".into(),
-            bytes: attachment.snapshot_json.clone(),
-        });
+        .push(File::snapshot(&attachment));
     assert_eq!(
         harness
-            .servicenow
             .attach("INC0010001", &attachment)
             .await
             .expect("attach"),
         Attached::New
     );
-    let instance = harness.fake.instance();
+    let instance = harness.fake.lock();
     let names: Vec<&str> = instance.incidents[SYS_ID]
         .files
         .iter()
@@ -602,14 +484,12 @@ async fn a_rate_limit_is_transient_with_retry_after() {
         json!({"error": {"message": "Rate limit exceeded", "detail": "Rate limit of 1000 requests per hour exceeded"}, "status": "failure"}),
     );
     let error = harness
-        .servicenow
         .attach("INC0010001", &attachment())
         .await
         .expect_err("rate limited");
-    assert!(error.is_transient(), "{error:?}");
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(12)));
+    assert_transient(&error, Some(Duration::from_secs(12)));
     assert!(error.to_string().contains("Rate limit exceeded"), "{error}");
-    assert!(harness.fake.instance().incidents[SYS_ID].files.is_empty());
+    assert!(harness.fake.lock().incidents[SYS_ID].files.is_empty());
 }
 
 #[tokio::test]
@@ -621,11 +501,7 @@ async fn an_outage_is_transient() {
         None,
         json!({"error": {"message": "Unexpected error", "detail": ""}, "status": "failure"}),
     );
-    let error = harness
-        .servicenow
-        .find_ticket("INC0010001")
-        .await
-        .expect_err("down");
+    let error = harness.find_ticket("INC0010001").await.expect_err("down");
     assert!(error.is_transient(), "{error:?}");
 }
 
@@ -637,7 +513,6 @@ async fn refused_credentials_are_permanent_with_servicenows_message() {
     )
     .await;
     let error = harness
-        .servicenow
         .find_ticket("INC0010001")
         .await
         .expect_err("refused");
@@ -653,14 +528,15 @@ async fn refused_credentials_are_permanent_with_servicenows_message() {
 #[tokio::test]
 async fn a_forbidden_update_is_permanent_with_servicenows_message() {
     let harness = harness().await;
-    harness.fake.instance().forced = Some(Forced {
-        when: Some(format!("PATCH /api/now/table/incident/{SYS_ID}")),
+    harness.fake.lock().forced = Some(Forced {
+        when: When::Request(format!("PATCH /api/now/table/incident/{SYS_ID}")),
         status: StatusCode::FORBIDDEN,
         retry_after: None,
-        body: json!({"error": {"message": "Operation Failed", "detail": "ACL Exception Update Failed due to security constraints"}, "status": "failure"}),
+        body: Body::Json(
+            json!({"error": {"message": "Operation Failed", "detail": "ACL Exception Update Failed due to security constraints"}, "status": "failure"}),
+        ),
     });
     let error = harness
-        .servicenow
         .attach("INC0010001", &attachment())
         .await
         .expect_err("forbidden");
@@ -680,11 +556,7 @@ async fn a_token_is_sent_as_a_bearer_token() {
         &[("token", "oauth-access-token-ABC")],
     )
     .await;
-    let incident = harness
-        .servicenow
-        .find_ticket("INC0010001")
-        .await
-        .expect("INC0010001");
+    let incident = harness.find_ticket("INC0010001").await.expect("INC0010001");
     assert_eq!(incident.key, "INC0010001");
 }
 
@@ -692,7 +564,6 @@ async fn a_token_is_sent_as_a_bearer_token() {
 async fn creates_an_incident() {
     let harness = harness().await;
     let created = harness
-        .servicenow
         .create_ticket(&NewExternalTicket {
             title: "Printer offline on floor 3".into(),
             description: "Support code 7Q4-KD2: the printer shows offline.".into(),
@@ -701,7 +572,7 @@ async fn creates_an_incident() {
         .expect("create");
     assert_eq!(created.key, "INC0010002");
     assert_eq!(created.title.as_deref(), Some("Printer offline on floor 3"));
-    let instance = harness.fake.instance();
+    let instance = harness.fake.lock();
     assert_eq!(instance.requests, ["POST /api/now/table/incident"]);
     let (sys_id, incident) = instance
         .incidents
@@ -724,12 +595,12 @@ async fn creates_an_incident() {
 
 #[test]
 fn config_names_what_is_missing_and_never_shows_the_password() {
-    let secrets = TempDir::new();
+    let secrets = Secrets::new();
     let config: ConnectorConfig = serde_json::from_value(json!({
         "kind": "servicenow",
         "url": "https://corp.service-now.com",
         "user": USER,
-        "password": {"file": secrets.secret(PASSWORD)},
+        "password": {"file": secrets.file(PASSWORD)},
     }))
     .expect("a servicenow config");
     let connector = config.build().expect("a connector");

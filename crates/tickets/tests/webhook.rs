@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -22,9 +20,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sitrep_tickets::{
     Attached, Attachment, ConnectorConfig, ExternalTicket, NewExternalTicket, TicketError,
-    TicketSystem,
 };
-use uuid::Uuid;
+
+use common::{Forced, Secrets, assert_transient};
 
 /// whsec_ + base64 of 32 bytes 0x00..0x1f.
 const SECRET: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -254,37 +252,24 @@ impl Delivery {
     }
 }
 
-/// How the receiver answers the next delivery.
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<&'static str>,
-    body: Value,
-}
-
 #[derive(Default)]
 struct Receiver {
     deliveries: Vec<Delivery>,
-    answers: Vec<Answer>,
+    /// How to answer the next deliveries, in turn.
+    answers: Vec<Forced>,
 }
 
-#[derive(Clone, Default)]
-struct FakeReceiver(Arc<Mutex<Receiver>>);
+type FakeReceiver = common::Shared<Receiver>;
 
 impl FakeReceiver {
-    fn receiver(&self) -> MutexGuard<'_, Receiver> {
-        self.0.lock().expect("the fake's lock")
-    }
-
     fn deliveries(&self) -> Vec<Delivery> {
-        self.receiver().deliveries.clone()
+        self.lock().deliveries.clone()
     }
 
     fn answer_next(&self, status: StatusCode, retry_after: Option<&'static str>, body: Value) {
-        self.receiver().answers.push(Answer {
-            status,
-            retry_after,
-            body,
-        });
+        self.lock()
+            .answers
+            .push(Forced::next(status, retry_after, body));
     }
 }
 
@@ -307,7 +292,7 @@ async fn receive(
     let timestamp = text("webhook-timestamp").unwrap_or_default();
     let signature = text("webhook-signature").unwrap_or_default();
     let verified = verify(SECRET, &id, &timestamp, &signature, &body, unix_now());
-    let mut receiver = fake.receiver();
+    let mut receiver = fake.lock();
     receiver.deliveries.push(Delivery {
         method,
         path: uri.to_string(),
@@ -324,81 +309,39 @@ async fn receive(
     if receiver.answers.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let answer = receiver.answers.remove(0);
-    let mut response = (answer.status, axum::Json(answer.body)).into_response();
-    if let Some(seconds) = answer.retry_after {
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            seconds.parse().expect("a header value"),
-        );
-    }
-    response
+    receiver.answers.remove(0).into_response()
 }
 
-/// A temporary directory for secret files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("sitrep-webhook-test-{}", Uuid::now_v7()));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    fn secret(&self, value: &str) -> PathBuf {
-        let path = self.0.join(format!("secret-{}", Uuid::now_v7()));
-        std::fs::write(&path, format!("{value}\n")).expect("write a secret file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Harness {
-    fake: FakeReceiver,
-    _server: common::Fake,
-    _secrets: TempDir,
-    webhook: Arc<dyn TicketSystem>,
-}
+type Harness = common::Harness<FakeReceiver>;
 
 /// A receiver at `/hooks/sitrep` and a connector built from config for it.
 async fn harness() -> Harness {
-    let fake = FakeReceiver::default();
-    let server = common::serve(
-        Router::new()
-            .route("/hooks/sitrep", post(receive))
-            .with_state(fake.clone()),
-    )
-    .await;
-    let secrets = TempDir::new();
-    let config: ConnectorConfig = serde_json::from_value(json!({
-        "kind": "webhook",
-        "url": format!("{}/hooks/sitrep", server.url),
-        "secret": {"file": secrets.secret(SECRET)},
-    }))
-    .expect("a webhook config");
-    let webhook = config.build().expect("a webhook connector");
-    Harness {
-        fake,
-        _server: server,
-        _secrets: secrets,
-        webhook,
-    }
+    harness_with_secret(SECRET).await
 }
 
+/// A receiver at `/hooks/sitrep`, verifying with [`SECRET`], and a connector signing with
+/// `secret`.
+async fn harness_with_secret(secret: &str) -> Harness {
+    let fake = FakeReceiver::default();
+    let router = Router::new()
+        .route("/hooks/sitrep", post(receive))
+        .with_state(fake.clone());
+    Harness::start(fake, router, |url, secrets| {
+        json!({
+            "kind": "webhook",
+            "url": format!("{url}/hooks/sitrep"),
+            "secret": {"file": secrets.file(secret)},
+        })
+    })
+    .await
+}
+
+/// The sample snapshot with nested JSON (a list of disks), which the event is to carry as JSON.
 fn attachment() -> Attachment {
     Attachment {
-        snapshot_id: Uuid::parse_str("0193a5c4-1f2e-7c3d-9a8b-123456789abc").expect("a uuid"),
-        summary: "pc-0042, 2026-11-25 10:00 UTC: disk C: 97% full".into(),
-        note: "Collected while the user waited.".into(),
-        report_html: "<!doctype html><title>pc-0042</title><h1>Findings</h1>".into(),
-        report_markdown: "# Findings\n\n- disk C: 97% full\n".into(),
         snapshot_json: br#"{"schema":1,"host":"pc-0042","disks":[{"mount":"C:","used":0.97}]}"#
             .to_vec(),
+        ..common::attachment()
     }
 }
 
@@ -409,7 +352,6 @@ async fn attach_posts_a_signed_snapshot_event() {
     let harness = harness().await;
     let attachment = attachment();
     let attached = harness
-        .webhook
         .attach("HELP-7", &attachment)
         .await
         .expect("delivered");
@@ -458,14 +400,12 @@ async fn a_retry_carries_the_same_webhook_id() {
     let attachment = attachment();
     for _ in 0..2 {
         let attached = harness
-            .webhook
             .attach("HELP-7", &attachment)
             .await
             .expect("delivered");
         assert_eq!(attached, Attached::New);
     }
     let other_ticket = harness
-        .webhook
         .attach("HELP-8", &attachment)
         .await
         .expect("delivered");
@@ -481,7 +421,6 @@ async fn a_retry_carries_the_same_webhook_id() {
 async fn a_tampered_delivery_fails_verification() {
     let harness = harness().await;
     harness
-        .webhook
         .attach("HELP-7", &attachment())
         .await
         .expect("delivered");
@@ -527,12 +466,10 @@ async fn a_rate_limit_is_transient_with_retry_after() {
         json!({"error": "slow down"}),
     );
     let error = harness
-        .webhook
         .attach("HELP-7", &attachment())
         .await
         .expect_err("rate limited");
-    assert!(error.is_transient(), "{error}");
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(30)));
+    assert_transient(&error, Some(Duration::from_secs(30)));
 }
 
 #[tokio::test]
@@ -548,7 +485,6 @@ async fn server_errors_are_transient() {
             .fake
             .answer_next(status, None, json!({"error": "down"}));
         let error = harness
-            .webhook
             .attach("HELP-7", &attachment())
             .await
             .expect_err("a failure");
@@ -565,7 +501,6 @@ async fn a_refusal_is_permanent_with_the_receivers_message() {
         json!({"error": "unknown ticket HELP-7"}),
     );
     let error = harness
-        .webhook
         .attach("HELP-7", &attachment())
         .await
         .expect_err("refused");
@@ -580,7 +515,6 @@ async fn a_refusal_is_permanent_with_the_receivers_message() {
         .fake
         .answer_next(StatusCode::GONE, None, json!({"error": "endpoint retired"}));
     let gone = harness
-        .webhook
         .attach("HELP-7", &attachment())
         .await
         .expect_err("gone");
@@ -589,22 +523,8 @@ async fn a_refusal_is_permanent_with_the_receivers_message() {
 
 #[tokio::test]
 async fn a_wrong_secret_is_refused_by_the_receiver() {
-    let fake = FakeReceiver::default();
-    let server = common::serve(
-        Router::new()
-            .route("/hooks/sitrep", post(receive))
-            .with_state(fake.clone()),
-    )
-    .await;
-    let secrets = TempDir::new();
-    let config: ConnectorConfig = serde_json::from_value(json!({
-        "kind": "webhook",
-        "url": format!("{}/hooks/sitrep", server.url),
-        "secret": {"file": secrets.secret(&format!("whsec_{}", STANDARD.encode([9u8; 32])))},
-    }))
-    .expect("a webhook config");
-    let webhook = config.build().expect("a webhook connector");
-    let error = webhook
+    let harness = harness_with_secret(&format!("whsec_{}", STANDARD.encode([9u8; 32]))).await;
+    let error = harness
         .attach("HELP-7", &attachment())
         .await
         .expect_err("refused");
@@ -613,7 +533,7 @@ async fn a_wrong_secret_is_refused_by_the_receiver() {
             if message.starts_with("The webhook receiver answered 401 Unauthorized: no v1 signature")),
         "{error:?}"
     );
-    assert!(fake.deliveries()[0].verified.is_err());
+    assert!(harness.fake.deliveries()[0].verified.is_err());
 }
 
 #[tokio::test]
@@ -628,11 +548,7 @@ async fn create_ticket_posts_a_signed_request_and_takes_the_receivers_key() {
         title: "Printer offline".into(),
         description: "It says offline.\nSupport code: K7-ABCD".into(),
     };
-    let ticket = harness
-        .webhook
-        .create_ticket(&request)
-        .await
-        .expect("created");
+    let ticket = harness.create_ticket(&request).await.expect("created");
     assert_eq!(
         ticket,
         ExternalTicket {
@@ -660,11 +576,7 @@ async fn create_ticket_posts_a_signed_request_and_takes_the_receivers_key() {
     harness
         .fake
         .answer_next(StatusCode::OK, None, json!({"key": 4711}));
-    let again = harness
-        .webhook
-        .create_ticket(&request)
-        .await
-        .expect("created");
+    let again = harness.create_ticket(&request).await.expect("created");
     assert_eq!(again.key, "4711");
     let deliveries = harness.fake.deliveries();
     assert_eq!(deliveries[1].id, deliveries[0].id);
@@ -682,29 +594,20 @@ async fn a_ticket_request_answered_without_a_usable_key_is_permanent() {
             .fake
             .answer_next(StatusCode::OK, None, answer.clone());
         let error = harness
-            .webhook
             .create_ticket(&request)
             .await
             .expect_err("no usable key");
         assert!(!error.is_transient(), "{answer}: {error}");
     }
     // 204 with no body at all.
-    let error = harness
-        .webhook
-        .create_ticket(&request)
-        .await
-        .expect_err("no body");
+    let error = harness.create_ticket(&request).await.expect_err("no body");
     assert!(!error.is_transient(), "{error}");
 }
 
 #[tokio::test]
 async fn any_key_is_a_ticket_without_asking_the_receiver() {
     let harness = harness().await;
-    let ticket = harness
-        .webhook
-        .find_ticket("HELP-7")
-        .await
-        .expect("any key");
+    let ticket = harness.find_ticket("HELP-7").await.expect("any key");
     assert_eq!(
         ticket,
         ExternalTicket {
@@ -716,15 +619,11 @@ async fn any_key_is_a_ticket_without_asking_the_receiver() {
     // A '.' would make the signed content `{id}.{timestamp}.{body}` ambiguous.
     for key in ["HELP.7", "", "a/b"] {
         let error = harness
-            .webhook
             .find_ticket(key)
             .await
             .expect_err("not a webhook key");
         assert!(!error.is_transient(), "{error}");
-        assert!(
-            harness.webhook.attach(key, &attachment()).await.is_err(),
-            "{key}"
-        );
+        assert!(harness.attach(key, &attachment()).await.is_err(), "{key}");
     }
     assert_eq!(harness.fake.deliveries().len(), 0);
 }
@@ -735,7 +634,6 @@ async fn a_snapshot_that_is_not_json_is_permanent_and_not_sent() {
     let mut broken = attachment();
     broken.snapshot_json = b"{\"schema\":1,".to_vec();
     let error = harness
-        .webhook
         .attach("HELP-7", &broken)
         .await
         .expect_err("not JSON");
@@ -745,12 +643,12 @@ async fn a_snapshot_that_is_not_json_is_permanent_and_not_sent() {
 
 #[test]
 fn config_checks_the_secret_and_never_shows_it() {
-    let secrets = TempDir::new();
+    let secrets = Secrets::new();
     let build = |secret: &str| {
         serde_json::from_value::<ConnectorConfig>(json!({
             "kind": "webhook",
             "url": "https://hooks.corp.example/sitrep",
-            "secret": {"file": secrets.secret(secret)},
+            "secret": {"file": secrets.file(secret)},
         }))
         .expect("a webhook config")
         .build()
@@ -774,7 +672,7 @@ fn config_checks_the_secret_and_never_shows_it() {
     assert!(short.contains("8 bytes"), "{short}");
     assert!(build("whsec_***").is_err());
 
-    let missing = secrets.0.join("no-such-secret");
+    let missing = secrets.dir().join("no-such-secret");
     let unreadable = serde_json::from_value::<ConnectorConfig>(json!({
         "kind": "webhook",
         "url": "https://hooks.corp.example/sitrep",

@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
@@ -19,19 +17,11 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
-use sitrep_tickets::{
-    Attached, Attachment, ConnectorConfig, NewExternalTicket, TicketError, TicketSystem,
-};
-use uuid::Uuid;
+use sitrep_tickets::{Attached, ConnectorConfig, NewExternalTicket, TicketError};
+
+use common::{Body, File, Forced, Secrets, When, assert_transient, attachment};
 
 const TOKEN: &str = "zm-Xo0e3Jq7cQ5b2sLr9hTfKq1WvYpZ4nDu";
-
-#[derive(Debug, Clone, PartialEq)]
-struct File {
-    name: String,
-    mime_type: String,
-    bytes: Vec<u8>,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Article {
@@ -47,14 +37,6 @@ struct Ticket {
     articles: Vec<Article>,
 }
 
-/// An error answer the next request with method `on` gets instead of its own.
-struct Forced {
-    on: Method,
-    status: StatusCode,
-    retry_after: Option<&'static str>,
-    body: Value,
-}
-
 #[derive(Default)]
 struct Desk {
     tickets: BTreeMap<u64, Ticket>,
@@ -67,14 +49,7 @@ struct Desk {
     forced: Option<Forced>,
 }
 
-#[derive(Clone, Default)]
-struct FakeZammad(Arc<Mutex<Desk>>);
-
-impl FakeZammad {
-    fn desk(&self) -> MutexGuard<'_, Desk> {
-        self.0.lock().expect("the fake's lock")
-    }
-}
+type FakeZammad = common::Shared<Desk>;
 
 /// Zammad's error shape (app/controllers/application_controller/handles_errors.rb).
 fn zammad_error(status: StatusCode, message: &str) -> Response {
@@ -96,22 +71,7 @@ fn admit(desk: &mut Desk, method: &Method, uri: &Uri, headers: &HeaderMap) -> Op
             "Can't find User for Token",
         ));
     }
-    if desk
-        .forced
-        .as_ref()
-        .is_some_and(|forced| forced.on == *method)
-    {
-        let forced = desk.forced.take()?;
-        let mut response = (forced.status, axum::Json(forced.body)).into_response();
-        if let Some(seconds) = forced.retry_after {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                seconds.parse().expect("a header value"),
-            );
-        }
-        return Some(response);
-    }
-    None
+    Forced::take(&mut desk.forced, method, uri)
 }
 
 /// Zammad wants JSON bodies labelled as such.
@@ -163,7 +123,7 @@ fn article_json(id: usize, ticket_id: u64, article: &Article) -> Value {
             "id": 100 + index,
             "filename": file.name,
             "size": file.bytes.len().to_string(),
-            "preferences": {"Mime-Type": file.mime_type},
+            "preferences": {"Mime-Type": file.content_type},
         })).collect::<Vec<_>>(),
         "created_at": "2026-11-25T10:00:00.000Z",
         "updated_at": "2026-11-25T10:00:00.000Z",
@@ -185,7 +145,7 @@ async fn show_ticket(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
         return refusal;
     }
@@ -203,7 +163,7 @@ async fn articles_by_ticket(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
         return refusal;
     }
@@ -245,7 +205,7 @@ fn files(problems: &mut Vec<String>, article: &Map<String, Value>) -> Vec<File> 
         match STANDARD.decode(text("data")) {
             Ok(bytes) => files.push(File {
                 name: text("filename").to_string(),
-                mime_type: text("mime-type").to_string(),
+                content_type: text("mime-type").to_string(),
                 bytes,
             }),
             Err(error) => problems.push(format!("attachment data is not base64: {error}")),
@@ -262,7 +222,7 @@ async fn create_article(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
         return refusal;
     }
@@ -323,7 +283,7 @@ async fn create_ticket(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     if let Some(refusal) = admit(&mut desk, &method, &uri, &headers) {
         return refusal;
     }
@@ -364,7 +324,7 @@ async fn create_ticket(
 }
 
 async fn unknown_endpoint(State(fake): State<FakeZammad>, method: Method, uri: Uri) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     desk.requests.push(format!("{method} {uri}"));
     desk.problems
         .push(format!("no such endpoint: {method} {uri}"));
@@ -387,41 +347,13 @@ fn router(fake: FakeZammad) -> Router {
         .with_state(fake)
 }
 
-/// A temporary directory for secret files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("sitrep-zammad-test-{}", Uuid::now_v7()));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    fn secret(&self, value: &str) -> PathBuf {
-        let path = self.0.join(format!("secret-{}", Uuid::now_v7()));
-        std::fs::write(&path, format!("{value}\n")).expect("write a secret file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Harness {
-    fake: FakeZammad,
-    server: common::Fake,
-    _secrets: TempDir,
-    zammad: Arc<dyn TicketSystem>,
-}
+type Harness = common::Harness<FakeZammad>;
 
 /// The fake with ticket 3 ("Order 787556", one customer article), and a connector built from
 /// config with `extra` fields added.
 async fn harness_with(token: &str, extra: Value) -> Harness {
     let fake = FakeZammad::default();
-    fake.desk().tickets.insert(
+    fake.lock().tickets.insert(
         3,
         Ticket {
             title: "Order 787556".into(),
@@ -434,24 +366,19 @@ async fn harness_with(token: &str, extra: Value) -> Harness {
             }],
         },
     );
-    let server = common::serve(router(fake.clone())).await;
-    let secrets = TempDir::new();
-    let mut config = json!({
-        "kind": "zammad",
-        "url": server.url,
-        "token": {"file": secrets.secret(token)},
-    });
-    if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
-        config.extend(extra.clone());
-    }
-    let config: ConnectorConfig = serde_json::from_value(config).expect("a zammad config");
-    let zammad = config.build().expect("a Zammad connector");
-    Harness {
-        fake,
-        server,
-        _secrets: secrets,
-        zammad,
-    }
+    let router = router(fake.clone());
+    Harness::start(fake, router, |url, secrets| {
+        let mut config = json!({
+            "kind": "zammad",
+            "url": url,
+            "token": {"file": secrets.file(token)},
+        });
+        if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+            config.extend(extra.clone());
+        }
+        config
+    })
+    .await
 }
 
 async fn harness() -> Harness {
@@ -460,11 +387,11 @@ async fn harness() -> Harness {
 
 impl Harness {
     fn requests(&self) -> Vec<String> {
-        self.fake.desk().requests.clone()
+        self.fake.lock().requests.clone()
     }
 
     fn assert_no_problems(&self) {
-        assert_eq!(self.fake.desk().problems, Vec::<String>::new());
+        assert_eq!(self.fake.lock().problems, Vec::<String>::new());
     }
 
     fn force(
@@ -474,46 +401,19 @@ impl Harness {
         retry_after: Option<&'static str>,
         body: Value,
     ) {
-        self.fake.desk().forced = Some(Forced {
-            on,
+        self.fake.lock().forced = Some(Forced {
+            when: When::Method(on),
             status,
             retry_after,
-            body,
+            body: Body::Json(body),
         });
-    }
-}
-
-fn attachment() -> Attachment {
-    Attachment {
-        snapshot_id: Uuid::parse_str("0193a5c4-1f2e-7c3d-9a8b-123456789abc").expect("a uuid"),
-        summary: "pc-0042, 2026-11-25 10:00 UTC: disk C: 97% full".into(),
-        note: "Collected while the user waited.".into(),
-        report_html: "<!doctype html><title>pc-0042</title><h1>Findings</h1>".into(),
-        report_markdown: "# Findings\n".into(),
-        snapshot_json: br#"{"schema":1,"host":"pc-0042"}"#.to_vec(),
-    }
-}
-
-fn report_file(attachment: &Attachment) -> File {
-    File {
-        name: attachment.report_file_name(),
-        mime_type: "text/html".into(),
-        bytes: attachment.report_html.as_bytes().to_vec(),
-    }
-}
-
-fn json_file(attachment: &Attachment) -> File {
-    File {
-        name: attachment.json_file_name(),
-        mime_type: "application/json".into(),
-        bytes: attachment.snapshot_json.clone(),
     }
 }
 
 #[tokio::test]
 async fn finds_a_ticket_with_its_title_and_url() {
     let harness = harness().await;
-    let ticket = harness.zammad.find_ticket("3").await.expect("ticket 3");
+    let ticket = harness.find_ticket("3").await.expect("ticket 3");
     assert_eq!(ticket.key, "3");
     assert_eq!(ticket.title.as_deref(), Some("Order 787556"));
     assert_eq!(
@@ -527,11 +427,7 @@ async fn finds_a_ticket_with_its_title_and_url() {
 #[tokio::test]
 async fn an_unknown_ticket_is_permanent_with_zammads_message() {
     let harness = harness().await;
-    let error = harness
-        .zammad
-        .find_ticket("99")
-        .await
-        .expect_err("no ticket 99");
+    let error = harness.find_ticket("99").await.expect_err("no ticket 99");
     assert_eq!(
         error,
         TicketError::Permanent {
@@ -546,11 +442,7 @@ async fn an_unknown_ticket_is_permanent_with_zammads_message() {
 async fn a_key_that_is_no_ticket_id_is_refused_without_a_request() {
     let harness = harness().await;
     for key in ["#22003", "OPS-42", ".."] {
-        let error = harness
-            .zammad
-            .find_ticket(key)
-            .await
-            .expect_err("not a Zammad id");
+        let error = harness.find_ticket(key).await.expect_err("not a Zammad id");
         assert!(!error.is_transient(), "{error}");
         assert!(
             error.to_string().contains("not a Zammad ticket id"),
@@ -564,11 +456,7 @@ async fn a_key_that_is_no_ticket_id_is_refused_without_a_request() {
 async fn attaches_both_files_in_one_internal_note() {
     let harness = harness().await;
     let attachment = attachment();
-    let attached = harness
-        .zammad
-        .attach("3", &attachment)
-        .await
-        .expect("attached");
+    let attached = harness.attach("3", &attachment).await.expect("attached");
     assert_eq!(attached, Attached::New);
     assert_eq!(
         harness.requests(),
@@ -578,7 +466,7 @@ async fn attaches_both_files_in_one_internal_note() {
         ]
     );
     harness.assert_no_problems();
-    let desk = harness.fake.desk();
+    let desk = harness.fake.lock();
     let articles = &desk.tickets[&3].articles;
     assert_eq!(articles.len(), 2);
     assert_eq!(
@@ -588,7 +476,7 @@ async fn attaches_both_files_in_one_internal_note() {
             content_type: "text/plain".into(),
             kind: "note".into(),
             internal: true,
-            files: vec![report_file(&attachment), json_file(&attachment)],
+            files: vec![File::report(&attachment), File::snapshot(&attachment)],
         }
     );
 }
@@ -597,16 +485,8 @@ async fn attaches_both_files_in_one_internal_note() {
 async fn attaching_again_uploads_nothing() {
     let harness = harness().await;
     let attachment = attachment();
-    let first = harness
-        .zammad
-        .attach("3", &attachment)
-        .await
-        .expect("attached");
-    let again = harness
-        .zammad
-        .attach("3", &attachment)
-        .await
-        .expect("checked");
+    let first = harness.attach("3", &attachment).await.expect("attached");
+    let again = harness.attach("3", &attachment).await.expect("checked");
     assert_eq!((first, again), (Attached::New, Attached::AlreadyThere));
     assert_eq!(
         harness.requests(),
@@ -616,7 +496,7 @@ async fn attaching_again_uploads_nothing() {
             "GET /api/v1/ticket_articles/by_ticket/3",
         ]
     );
-    assert_eq!(harness.fake.desk().tickets[&3].articles.len(), 2);
+    assert_eq!(harness.fake.lock().tickets[&3].articles.len(), 2);
     harness.assert_no_problems();
 }
 
@@ -624,7 +504,6 @@ async fn attaching_again_uploads_nothing() {
 async fn attaching_to_an_unknown_ticket_is_permanent() {
     let harness = harness().await;
     let error = harness
-        .zammad
         .attach("99", &attachment())
         .await
         .expect_err("no ticket 99");
@@ -648,13 +527,11 @@ async fn a_rate_limit_is_transient_with_retry_after() {
         json!({"error": "Too many requests"}),
     );
     let error = harness
-        .zammad
         .attach("3", &attachment())
         .await
         .expect_err("rate limited");
-    assert!(error.is_transient(), "{error}");
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(12)));
-    assert_eq!(harness.fake.desk().tickets[&3].articles.len(), 1);
+    assert_transient(&error, Some(Duration::from_secs(12)));
+    assert_eq!(harness.fake.lock().tickets[&3].articles.len(), 1);
 }
 
 #[tokio::test]
@@ -666,18 +543,14 @@ async fn an_outage_is_transient() {
         None,
         json!({"error": "upstream unavailable"}),
     );
-    let error = harness
-        .zammad
-        .find_ticket("3")
-        .await
-        .expect_err("an outage");
+    let error = harness.find_ticket("3").await.expect_err("an outage");
     assert!(error.is_transient(), "{error}");
 }
 
 #[tokio::test]
 async fn refused_credentials_are_permanent_with_zammads_message() {
     let harness = harness_with("zm-revoked", json!({})).await;
-    let error = harness.zammad.find_ticket("3").await.expect_err("refused");
+    let error = harness.find_ticket("3").await.expect_err("refused");
     assert_eq!(
         error,
         TicketError::Permanent {
@@ -697,7 +570,6 @@ async fn a_forbidden_article_is_permanent_with_zammads_message() {
         json!({"error": "Not authorized", "error_human": "Not authorized"}),
     );
     let error = harness
-        .zammad
         .attach("3", &attachment())
         .await
         .expect_err("forbidden");
@@ -714,7 +586,6 @@ async fn a_forbidden_article_is_permanent_with_zammads_message() {
 async fn creates_a_ticket_in_the_default_group_for_the_customer() {
     let harness = harness().await;
     let ticket = harness
-        .zammad
         .create_ticket(&NewExternalTicket {
             title: "Printer offline".into(),
             description: "It says <offline>.\nSupport code: K7-ABCD".into(),
@@ -730,7 +601,7 @@ async fn creates_a_ticket_in_the_default_group_for_the_customer() {
     assert_eq!(harness.requests(), ["POST /api/v1/tickets"]);
     harness.assert_no_problems();
     assert_eq!(
-        harness.fake.desk().created,
+        harness.fake.lock().created,
         [json!({
             "title": "Printer offline",
             "group": "Users",
@@ -750,14 +621,13 @@ async fn creates_a_ticket_in_the_default_group_for_the_customer() {
 async fn creates_a_ticket_in_the_configured_group_and_leaves_the_customer_to_zammad() {
     let harness = harness_with(TOKEN, json!({"group": "2nd Level"})).await;
     harness
-        .zammad
         .create_ticket(&NewExternalTicket {
             title: "VPN".into(),
             description: "Drops every hour".into(),
         })
         .await
         .expect("created");
-    let created = harness.fake.desk().created.clone();
+    let created = harness.fake.lock().created.clone();
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["group"], "2nd Level");
     assert_eq!(created[0].get("customer"), None);
@@ -767,7 +637,6 @@ async fn creates_a_ticket_in_the_configured_group_and_leaves_the_customer_to_zam
 async fn an_unknown_group_is_permanent_with_zammads_message() {
     let harness = harness_with(TOKEN, json!({"group": "Nope"})).await;
     let error = harness
-        .zammad
         .create_ticket(&NewExternalTicket {
             title: "VPN".into(),
             description: "Drops every hour".into(),
@@ -785,11 +654,11 @@ async fn an_unknown_group_is_permanent_with_zammads_message() {
 
 #[test]
 fn config_names_what_is_missing_and_never_shows_the_token() {
-    let secrets = TempDir::new();
+    let secrets = Secrets::new();
     let config: ConnectorConfig = serde_json::from_value(json!({
         "kind": "zammad",
         "url": "https://support.corp.example",
-        "token": {"file": secrets.secret(TOKEN)},
+        "token": {"file": secrets.file(TOKEN)},
     }))
     .expect("a zammad config");
     let ConnectorConfig::Zammad(zammad) = &config else {

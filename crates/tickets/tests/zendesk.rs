@@ -5,8 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,20 +14,12 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
-use sitrep_tickets::{
-    Attached, Attachment, ConnectorConfig, NewExternalTicket, TicketError, TicketSystem,
-};
-use uuid::Uuid;
+use sitrep_tickets::{Attached, ConnectorConfig, NewExternalTicket, TicketError};
+
+use common::{File, Forced, Secrets, assert_transient, attachment, query_pairs};
 
 const EMAIL: &str = "sitrep@corp.example";
 const TOKEN: &str = "zd-api-token-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv";
-
-#[derive(Debug, Clone, PartialEq)]
-struct File {
-    name: String,
-    content_type: String,
-    bytes: Vec<u8>,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Comment {
@@ -41,13 +31,6 @@ struct Comment {
 struct Ticket {
     subject: String,
     comments: Vec<Comment>,
-}
-
-/// An error answer the next request gets instead of its own.
-struct Forced {
-    status: StatusCode,
-    retry_after: Option<&'static str>,
-    body: Value,
 }
 
 #[derive(Default)]
@@ -65,14 +48,7 @@ struct Desk {
     forced: Option<Forced>,
 }
 
-#[derive(Clone, Default)]
-struct FakeZendesk(Arc<Mutex<Desk>>);
-
-impl FakeZendesk {
-    fn desk(&self) -> MutexGuard<'_, Desk> {
-        self.0.lock().expect("the fake's lock")
-    }
-}
+type FakeZendesk = common::Shared<Desk>;
 
 fn zendesk_error(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
@@ -83,11 +59,6 @@ fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         json!({"error": "RecordNotFound", "description": "Not found"}),
     )
-}
-
-fn query_pairs(uri: &Uri) -> BTreeMap<String, String> {
-    let url = reqwest::Url::parse(&format!("http://fake{uri}")).expect("a request URI");
-    url.query_pairs().into_owned().collect()
 }
 
 fn ticket_json(id: u64, ticket: &Ticket) -> Value {
@@ -108,7 +79,7 @@ async fn zendesk(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut desk = fake.desk();
+    let mut desk = fake.lock();
     desk.requests.push(format!("{method} {uri}"));
     let expected = format!(
         "Basic {}",
@@ -124,15 +95,8 @@ async fn zendesk(
             json!({"error": "Couldn't authenticate you"}),
         );
     }
-    if let Some(forced) = desk.forced.take() {
-        let mut response = zendesk_error(forced.status, forced.body);
-        if let Some(seconds) = forced.retry_after {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                seconds.parse().expect("a header value"),
-            );
-        }
-        return response;
+    if let Some(answer) = Forced::take(&mut desk.forced, &method, &uri) {
+        return answer;
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -333,35 +297,7 @@ async fn zendesk(
     }
 }
 
-/// A temporary directory for secret files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("sitrep-zendesk-test-{}", Uuid::now_v7()));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-
-    fn secret(&self, value: &str) -> PathBuf {
-        let path = self.0.join(format!("secret-{}", Uuid::now_v7()));
-        std::fs::write(&path, format!("{value}\n")).expect("write a secret file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Harness {
-    fake: FakeZendesk,
-    server: common::Fake,
-    _secrets: TempDir,
-    zendesk: Arc<dyn TicketSystem>,
-}
+type Harness = common::Harness<FakeZendesk>;
 
 /// The fake with ticket 35436 ("Laptop is slow"), and a connector built from config for it.
 async fn harness() -> Harness {
@@ -371,7 +307,7 @@ async fn harness() -> Harness {
 async fn harness_with_token(token: &str) -> Harness {
     let fake = FakeZendesk::default();
     {
-        let mut desk = fake.desk();
+        let mut desk = fake.lock();
         desk.page_limit = 100;
         desk.tickets.insert(
             35436,
@@ -385,58 +321,33 @@ async fn harness_with_token(token: &str) -> Harness {
             },
         );
     }
-    let server = common::serve(Router::new().fallback(zendesk).with_state(fake.clone())).await;
-    let secrets = TempDir::new();
-    let config: ConnectorConfig = serde_json::from_value(json!({
-        "kind": "zendesk",
-        "url": server.url,
-        "email": EMAIL,
-        "token": {"file": secrets.secret(token)},
-    }))
-    .expect("a zendesk config");
-    let zendesk = config.build().expect("a Zendesk connector");
-    Harness {
-        fake,
-        server,
-        _secrets: secrets,
-        zendesk,
-    }
-}
-
-fn attachment() -> Attachment {
-    Attachment {
-        snapshot_id: Uuid::parse_str("0193a5c4-1f2e-7c3d-9a8b-123456789abc").expect("a uuid"),
-        summary: "pc-0042, 2026-11-25 10:00 UTC: disk C: 97% full".into(),
-        note: "Collected while the user waited.".into(),
-        report_html: "<!doctype html><title>pc-0042</title><h1>Findings</h1>".into(),
-        report_markdown: "# Findings\n".into(),
-        snapshot_json: br#"{"schema":1,"host":"pc-0042"}"#.to_vec(),
-    }
+    let router = Router::new().fallback(zendesk).with_state(fake.clone());
+    Harness::start(fake, router, |url, secrets| {
+        json!({
+            "kind": "zendesk",
+            "url": url,
+            "email": EMAIL,
+            "token": {"file": secrets.file(token)},
+        })
+    })
+    .await
 }
 
 fn force(harness: &Harness, status: StatusCode, retry_after: Option<&'static str>, body: Value) {
-    harness.fake.desk().forced = Some(Forced {
-        status,
-        retry_after,
-        body,
-    });
+    harness.fake.lock().forced = Some(Forced::next(status, retry_after, body));
 }
 
 #[tokio::test]
 async fn finds_a_ticket_by_its_id() {
     let harness = harness().await;
-    let ticket = harness
-        .zendesk
-        .find_ticket("35436")
-        .await
-        .expect("ticket 35436");
+    let ticket = harness.find_ticket("35436").await.expect("ticket 35436");
     assert_eq!(ticket.key, "35436");
     assert_eq!(ticket.title.as_deref(), Some("Laptop is slow"));
     assert_eq!(
         ticket.url,
         Some(format!("{}/agent/tickets/35436", harness.server.url))
     );
-    let desk = harness.fake.desk();
+    let desk = harness.fake.lock();
     assert_eq!(desk.requests, ["GET /api/v2/tickets/35436.json"]);
     assert!(desk.problems.is_empty(), "{:?}", desk.problems);
 }
@@ -445,7 +356,6 @@ async fn finds_a_ticket_by_its_id() {
 async fn an_unknown_ticket_is_permanent_with_zendesks_message() {
     let harness = harness().await;
     let error = harness
-        .zendesk
         .find_ticket("99999")
         .await
         .expect_err("no such ticket");
@@ -461,31 +371,23 @@ async fn an_unknown_ticket_is_permanent_with_zendesks_message() {
 #[tokio::test]
 async fn a_key_that_is_no_ticket_id_is_refused_without_a_request() {
     let harness = harness().await;
-    let error = harness
-        .zendesk
-        .find_ticket("OPS-42")
-        .await
-        .expect_err("not an id");
+    let error = harness.find_ticket("OPS-42").await.expect_err("not an id");
     assert!(!error.is_transient());
     assert!(
         error.to_string().contains("not a Zendesk ticket id"),
         "{error}"
     );
-    assert!(harness.fake.desk().requests.is_empty());
+    assert!(harness.fake.lock().requests.is_empty());
 }
 
 #[tokio::test]
 async fn attaches_both_files_in_one_private_comment() {
     let harness = harness().await;
     let attachment = attachment();
-    let attached = harness
-        .zendesk
-        .attach("35436", &attachment)
-        .await
-        .expect("attach");
+    let attached = harness.attach("35436", &attachment).await.expect("attach");
     assert_eq!(attached, Attached::New);
 
-    let desk = harness.fake.desk();
+    let desk = harness.fake.lock();
     assert!(desk.problems.is_empty(), "{:?}", desk.problems);
     let report = attachment.report_file_name();
     let snapshot = attachment.json_file_name();
@@ -508,18 +410,7 @@ async fn attaches_both_files_in_one_private_comment() {
         &Comment {
             body: attachment.note_text(),
             public: false,
-            files: vec![
-                File {
-                    name: report,
-                    content_type: "text/html".into(),
-                    bytes: attachment.report_html.as_bytes().to_vec(),
-                },
-                File {
-                    name: snapshot,
-                    content_type: "application/json".into(),
-                    bytes: attachment.snapshot_json.clone(),
-                },
-            ],
+            files: vec![File::report(&attachment), File::snapshot(&attachment)],
         }
     );
 }
@@ -529,23 +420,18 @@ async fn attaching_again_uploads_nothing() {
     let harness = harness().await;
     let attachment = attachment();
     assert_eq!(
-        harness
-            .zendesk
-            .attach("35436", &attachment)
-            .await
-            .expect("attach"),
+        harness.attach("35436", &attachment).await.expect("attach"),
         Attached::New
     );
-    let requests_before = harness.fake.desk().requests.len();
+    let requests_before = harness.fake.lock().requests.len();
     assert_eq!(
         harness
-            .zendesk
             .attach("35436", &attachment)
             .await
             .expect("attach again"),
         Attached::AlreadyThere
     );
-    let desk = harness.fake.desk();
+    let desk = harness.fake.lock();
     assert_eq!(
         desk.requests[requests_before..],
         ["GET /api/v2/tickets/35436/comments.json?page%5Bsize%5D=100"]
@@ -563,7 +449,7 @@ async fn the_report_is_found_on_a_later_page_of_comments() {
     let harness = harness().await;
     let attachment = attachment();
     {
-        let mut desk = harness.fake.desk();
+        let mut desk = harness.fake.lock();
         desk.page_limit = 2;
         let ticket = desk.tickets.get_mut(&35436).expect("ticket 35436");
         for n in 0..3 {
@@ -577,21 +463,16 @@ async fn the_report_is_found_on_a_later_page_of_comments() {
             body: attachment.note_text(),
             public: false,
             files: vec![File {
-                name: attachment.report_file_name(),
-                content_type: "text/html".into(),
                 bytes: Vec::new(),
+                ..File::report(&attachment)
             }],
         });
     }
     assert_eq!(
-        harness
-            .zendesk
-            .attach("35436", &attachment)
-            .await
-            .expect("attach"),
+        harness.attach("35436", &attachment).await.expect("attach"),
         Attached::AlreadyThere
     );
-    let desk = harness.fake.desk();
+    let desk = harness.fake.lock();
     assert_eq!(
         desk.requests,
         [
@@ -613,17 +494,15 @@ async fn a_rate_limit_is_transient_with_retry_after() {
         json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"}),
     );
     let error = harness
-        .zendesk
         .attach("35436", &attachment())
         .await
         .expect_err("rate limited");
-    assert!(error.is_transient(), "{error:?}");
-    assert_eq!(error.retry_after(), Some(Duration::from_secs(7)));
+    assert_transient(&error, Some(Duration::from_secs(7)));
     assert!(
         error.to_string().contains("APIRateLimitExceeded"),
         "{error}"
     );
-    assert_eq!(harness.fake.desk().tickets[&35436].comments.len(), 1);
+    assert_eq!(harness.fake.lock().tickets[&35436].comments.len(), 1);
 }
 
 #[tokio::test]
@@ -635,23 +514,14 @@ async fn an_outage_is_transient() {
         None,
         json!({"error": "Service Unavailable", "description": "Maintenance"}),
     );
-    let error = harness
-        .zendesk
-        .find_ticket("35436")
-        .await
-        .expect_err("down");
-    assert!(error.is_transient(), "{error:?}");
-    assert_eq!(error.retry_after(), None);
+    let error = harness.find_ticket("35436").await.expect_err("down");
+    assert_transient(&error, None);
 }
 
 #[tokio::test]
 async fn refused_credentials_are_permanent_with_zendesks_message() {
     let harness = harness_with_token("a-revoked-token").await;
-    let error = harness
-        .zendesk
-        .find_ticket("35436")
-        .await
-        .expect_err("refused");
+    let error = harness.find_ticket("35436").await.expect_err("refused");
     assert_eq!(
         error,
         TicketError::Permanent {
@@ -671,7 +541,6 @@ async fn a_forbidden_update_is_permanent_with_zendesks_message() {
         json!({"error": "Forbidden", "description": "You do not have access to this page."}),
     );
     let error = harness
-        .zendesk
         .attach("35436", &attachment())
         .await
         .expect_err("forbidden");
@@ -688,7 +557,6 @@ async fn a_forbidden_update_is_permanent_with_zendesks_message() {
 async fn creates_a_ticket() {
     let harness = harness().await;
     let created = harness
-        .zendesk
         .create_ticket(&NewExternalTicket {
             title: "Printer offline on floor 3".into(),
             description: "Support code 7Q4-KD2: the printer shows offline since this morning."
@@ -702,7 +570,7 @@ async fn creates_a_ticket() {
         created.url,
         Some(format!("{}/agent/tickets/35437", harness.server.url))
     );
-    let desk = harness.fake.desk();
+    let desk = harness.fake.lock();
     assert_eq!(desk.requests, ["POST /api/v2/tickets.json"]);
     assert_eq!(
         desk.tickets[&35437].comments[0].body,
@@ -713,12 +581,12 @@ async fn creates_a_ticket() {
 
 #[test]
 fn config_names_what_is_missing_and_never_shows_the_token() {
-    let secrets = TempDir::new();
+    let secrets = Secrets::new();
     let config: ConnectorConfig = serde_json::from_value(json!({
         "kind": "zendesk",
         "url": "https://corp.zendesk.com",
         "email": EMAIL,
-        "token": {"file": secrets.secret(TOKEN)},
+        "token": {"file": secrets.file(TOKEN)},
     }))
     .expect("a zendesk config");
     let connector = config.build().expect("a connector");
