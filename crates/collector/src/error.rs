@@ -121,8 +121,12 @@ impl ApiError {
             }
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Helpdesk { unavailable: true, .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Helpdesk { unavailable: false, .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Helpdesk {
+                unavailable: true, ..
+            } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Helpdesk {
+                unavailable: false, ..
+            } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -149,8 +153,12 @@ impl ApiError {
             ApiError::Unprocessable { code, .. } => code,
             ApiError::Conflict(_) => "conflict",
             ApiError::NotReady => "not_ready",
-            ApiError::Helpdesk { unavailable: true, .. } => "helpdesk_unavailable",
-            ApiError::Helpdesk { unavailable: false, .. } => "helpdesk_refused",
+            ApiError::Helpdesk {
+                unavailable: true, ..
+            } => "helpdesk_unavailable",
+            ApiError::Helpdesk {
+                unavailable: false, ..
+            } => "helpdesk_refused",
             ApiError::Internal(_) => "internal",
         }
     }

@@ -26,8 +26,7 @@ use reqwest::header::HeaderValue;
 use serde::Deserialize;
 
 use crate::{
-    TicketSystem, freshdesk, is_name, jira, request_tracker, servicenow, webhook, zammad,
-    zendesk,
+    TicketSystem, freshdesk, is_name, jira, request_tracker, servicenow, webhook, zammad, zendesk,
 };
 
 /// One connector's settings; `kind` says which helpdesk.
@@ -156,7 +155,9 @@ impl Secret {
                 .map_err(|error| format!("cannot read {}: {error}", path.display()))?,
             (None, Some(variable)) => std::env::var(variable)
                 .map_err(|_| format!("the environment variable {variable} is not set"))?,
-            _ => return Err("a secret is `{ file = \"PATH\" }` or `{ env = \"VARIABLE\" }`".into()),
+            _ => {
+                return Err("a secret is `{ file = \"PATH\" }` or `{ env = \"VARIABLE\" }`".into());
+            }
         };
         let value = value.trim();
         if value.is_empty() {

@@ -69,7 +69,12 @@ impl TicketError {
 
     /// An error answer: 408, 425, 429 and 5xx are transient, other statuses permanent. The
     /// message is `product`, the status and the helpdesk's own text (`body`, trimmed).
-    pub fn from_answer(product: &str, status: StatusCode, headers: &HeaderMap, body: &str) -> TicketError {
+    pub fn from_answer(
+        product: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &str,
+    ) -> TicketError {
         let detail = helpdesk_message(body);
         let message = if detail.is_empty() {
             format!("{product} answered {status}")
@@ -100,7 +105,9 @@ impl TicketError {
 fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
-        text = text.replace(&format!(" for url ({url})"), "").replace(url.as_str(), "");
+        text = text
+            .replace(&format!(" for url ({url})"), "")
+            .replace(url.as_str(), "");
     }
     let mut cause = std::error::Error::source(error);
     while let Some(inner) = cause {
@@ -130,7 +137,14 @@ fn helpdesk_message(body: &str) -> String {
 
 fn json_message(json: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
-    for key in ["message", "errorMessages", "error", "errors", "description", "detail"] {
+    for key in [
+        "message",
+        "errorMessages",
+        "error",
+        "errors",
+        "description",
+        "detail",
+    ] {
         match json.get(key) {
             Some(Value::String(text)) if !text.is_empty() => return Some(text.clone()),
             Some(Value::Object(inner)) if !inner.is_empty() => {
@@ -159,7 +173,9 @@ fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let wait = match value.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
         Err(_) => {
-            let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+            let at = DateTime::parse_from_rfc2822(value)
+                .ok()?
+                .with_timezone(&Utc);
             (at - now).to_std().unwrap_or(Duration::ZERO)
         }
     };
@@ -173,7 +189,10 @@ mod tests {
 
     fn headers(retry_after: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(retry_after).expect("a header"));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(retry_after).expect("a header"),
+        );
         headers
     }
 
@@ -218,10 +237,7 @@ mod tests {
             retry_after(&headers("Wed, 25 Nov 2026 10:00:30 GMT"), now),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(
-            retry_after(&headers("999999"), now),
-            Some(RETRY_AFTER_CAP)
-        );
+        assert_eq!(retry_after(&headers("999999"), now), Some(RETRY_AFTER_CAP));
         assert_eq!(retry_after(&headers("soon"), now), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }

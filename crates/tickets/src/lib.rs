@@ -48,10 +48,14 @@ pub trait TicketSystem: Send + Sync + fmt::Debug {
 
     /// Attaches `attachment` to ticket `key` as an internal note with files, unless files named
     /// for its snapshot are there already.
-    fn attach<'a>(&'a self, key: &'a str, attachment: &'a Attachment) -> TicketFuture<'a, Attached>;
+    fn attach<'a>(&'a self, key: &'a str, attachment: &'a Attachment)
+    -> TicketFuture<'a, Attached>;
 
     /// Creates a ticket (from a user's help request).
-    fn create_ticket<'a>(&'a self, ticket: &'a NewExternalTicket) -> TicketFuture<'a, ExternalTicket>;
+    fn create_ticket<'a>(
+        &'a self,
+        ticket: &'a NewExternalTicket,
+    ) -> TicketFuture<'a, ExternalTicket>;
 }
 
 /// A ticket in a helpdesk, as a specialist names it: `rt:1234`, `zendesk:5678`, `jira:OPS-42`.
@@ -194,7 +198,9 @@ mod tests {
             }
         );
         assert_eq!(parsed.to_string(), "jira:OPS-42");
-        for bad in ["1234", ":1234", "rt:", "rt:12 34", "r t:1", "rt:1/2", "rt:../x"] {
+        for bad in [
+            "1234", ":1234", "rt:", "rt:12 34", "r t:1", "rt:1/2", "rt:../x",
+        ] {
             assert!(bad.parse::<TicketRef>().is_err(), "{bad}");
         }
     }
