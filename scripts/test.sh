@@ -19,6 +19,13 @@ command -v sysctl >/dev/null || need_packages+=(procps)
 for package in request-tracker5 rt5-db-sqlite rt5-standalone; do
     [[ $(dpkg-query -W -f='${Status}' "$package" 2>/dev/null) == *"ok installed" ]] || need_packages+=("$package")
 done
+# The Debian package test (tests/packages_deb.rs): lintian checks the .debs, systemd-analyze
+# verifies the installed units, the maintainer scripts create users with adduser.
+command -v lintian >/dev/null || need_packages+=(lintian)
+command -v systemd-analyze >/dev/null || need_packages+=(systemd)
+command -v adduser >/dev/null || need_packages+=(adduser)
+# tests/installers.rs validates the launchd plist against Apple's DTD.
+command -v xmllint >/dev/null || need_packages+=(libxml2-utils)
 # aws-lc-sys and zstd-sys build C for the Windows cross check.
 command -v x86_64-w64-mingw32-gcc >/dev/null || need_packages+=(gcc-mingw-w64-x86-64)
 # The store's suites run on PostgreSQL too (127.0.0.1:5432, database `test`), unless
@@ -53,6 +60,8 @@ fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
 rustup target list --installed | grep -qx x86_64-apple-darwin || rustup target add x86_64-apple-darwin
+# tests/packages_deb.rs builds the .debs from the crates' [package.metadata.deb].
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
 # aws-lc-sys and zstd-sys build C for the macOS cross check too; zig (from PyPI) brings the
 # macOS headers a Linux machine has no SDK for. scripts/zig-cc-darwin drives it.
 if ! python3 -m ziglang version >/dev/null 2>&1; then
