@@ -9,6 +9,8 @@ pub mod diff;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
+#[cfg(unix)]
+pub mod service_manager;
 pub mod store;
 pub mod tls;
 pub mod waiters;

@@ -347,6 +347,7 @@ async fn serve(
             tracing::warn!(%bound, "serving plain HTTP on a non-loopback address: snapshots and keys travel unencrypted");
         }
         println_out(&format!("sitrep-collector listening on http://{bound}"))?;
+        ready();
         axum_server::from_tcp(listener)?
             .handle(handle)
             .serve(service)
@@ -363,6 +364,7 @@ async fn serve(
             certificate.certificate_path.display(),
             certificate.fingerprint
         ))?;
+        ready();
         let config = axum_server::tls_rustls::RustlsConfig::from_config(certificate.config);
         axum_server::from_tcp_rustls(listener, config)?
             .handle(handle)
@@ -371,6 +373,12 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Under systemd (`Type=notify`), says the collector serves: units ordered after it start now.
+fn ready() {
+    #[cfg(unix)]
+    sitrep_collector::service_manager::notify("READY=1");
 }
 
 /// Every long-poll holds a socket: 10,000 agents need far more than the usual soft limit of
@@ -430,6 +438,8 @@ async fn shutdown_on_signal(
         () = terminate => {}
     }
     tracing::info!("shutting down");
+    #[cfg(unix)]
+    sitrep_collector::service_manager::notify("STOPPING=1");
     waiters.close();
     handle.graceful_shutdown(Some(Duration::from_secs(10)));
 }
