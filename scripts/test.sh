@@ -62,6 +62,8 @@ rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target
 rustup target list --installed | grep -qx x86_64-apple-darwin || rustup target add x86_64-apple-darwin
 # tests/packages_deb.rs builds the .debs from the crates' [package.metadata.deb].
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
+# Licenses, duplicate versions, banned crates and sources of the dependency graph (deny.toml).
+command -v cargo-deny >/dev/null || cargo install cargo-deny --locked
 # aws-lc-sys and zstd-sys build C for the macOS cross check too; zig (from PyPI) brings the
 # macOS headers a Linux machine has no SDK for. scripts/zig-cc-darwin drives it.
 if ! python3 -m ziglang version >/dev/null 2>&1; then
@@ -76,6 +78,10 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo deny (licenses, bans, sources) and yanked crates"
+cargo deny --offline --workspace check licenses bans sources
+# The advisory database cannot be fetched here; yanked versions need only the registry index.
+scripts/check-yanked Cargo.lock
 echo "== cargo check and clippy (Windows)"
 cargo check -p sitrep-agent --target x86_64-pc-windows-gnu --locked
 cargo clippy -p sitrep-agent --target x86_64-pc-windows-gnu --locked -- -D warnings
