@@ -1,16 +1,26 @@
-//! `cargo xtask bench`: the release agent's wall time, peak RSS and size, with ratios to
-//! `inxi` and `hw-probe` when they are installed.
+//! The agent part (`cargo xtask bench-agent`): the release agent's wall time and peak RSS over
+//! repeated runs, with `inxi` and `hw-probe` side by side when they are installed.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::which;
+use crate::release::Binaries;
+use crate::table::Row;
+use crate::{mib, ms, which};
 
 const WALL_TARGET: Duration = Duration::from_millis(100);
 const RSS_TARGET_KIB: u64 = 10 * 1024;
-const SIZE_TARGET_BYTES: u64 = 10_000_000;
+/// The peers take about a second each; fewer runs keep the part short.
+const PEER_RUNS: usize = 5;
+
+#[derive(Debug, clap::Parser)]
+pub(crate) struct Options {
+    /// Timed runs of the agent (after warm-up runs); the peers run at most 5 times
+    #[arg(long, default_value_t = 25)]
+    runs: usize,
+}
 
 /// One command's figures over repeated runs.
 #[derive(Debug)]
@@ -21,12 +31,24 @@ struct Figures {
     max_rss_kib: u64,
 }
 
-pub fn bench(runs: usize) -> anyhow::Result<()> {
-    let agent = crate::collector::build_release_binaries(&["sitrep-agent"])?.join("sitrep");
-    let size = std::fs::metadata(&agent)
-        .with_context(|| format!("cannot stat {}", agent.display()))?
-        .len();
+/// A peer tool, measured or the reason it was not.
+#[derive(Debug)]
+struct Peer {
+    label: &'static str,
+    /// The tool's name, which is also its Debian package's.
+    tool: &'static str,
+    figures: Result<Figures, String>,
+}
 
+/// The agent part's figures.
+#[derive(Debug)]
+pub(crate) struct AgentFigures {
+    runs: usize,
+    sitrep: Figures,
+    peers: Vec<Peer>,
+}
+
+pub(crate) fn bench(binaries: &Binaries, options: &Options) -> anyhow::Result<AgentFigures> {
     // Peers are third-party tools: they run only inside an empty network namespace, where they
     // cannot send traffic anywhere. sitrep runs the same way so the figures compare.
     let isolated = nix::unistd::geteuid().is_root() && which("unshare").is_some();
@@ -38,75 +60,118 @@ pub fn bench(runs: usize) -> anyhow::Result<()> {
             .map(|arg| arg.to_string())
             .collect()
     };
+    let agent = binaries.agent();
     let agent_path = agent.to_string_lossy();
     let sitrep = run_repeatedly(
         "sitrep report --json --no-probes",
         &isolate(&[&agent_path, "report", "--json", "--no-probes"]),
-        runs,
+        options.runs,
     )?;
     let mut peers = Vec::new();
-    for (label, argv) in [
-        ("inxi -F (full report)", &["inxi", "-F", "-c", "0"][..]),
+    for (label, tool, argv) in [
+        (
+            "inxi -F (full report)",
+            "inxi",
+            &["inxi", "-F", "-c", "0"][..],
+        ),
         (
             "hw-probe -all -probe (no upload)",
+            "hw-probe",
             &["hw-probe", "-all", "-probe"][..],
         ),
     ] {
-        if !isolated {
-            println!(
-                "{label}: skipped (peers run only in an empty network namespace, which needs root and unshare)"
-            );
+        let figures = if !isolated {
+            Err(
+                "skipped: peers run only in an empty network namespace, which needs root and \
+                 unshare"
+                    .to_string(),
+            )
         } else if which(argv[0]).is_none() {
-            println!("{label}: not installed, skipped");
+            Err(format!("not installed (Debian: `apt-get install {tool}`)"))
         } else {
-            peers.push(run_repeatedly(label, &isolate(argv), runs.min(5))?);
+            Ok(run_repeatedly(
+                label,
+                &isolate(argv),
+                options.runs.min(PEER_RUNS),
+            )?)
+        };
+        peers.push(Peer {
+            label,
+            tool,
+            figures,
+        });
+    }
+    let figures = AgentFigures {
+        runs: options.runs,
+        sitrep,
+        peers,
+    };
+    figures.print(isolated);
+    Ok(figures)
+}
+
+impl AgentFigures {
+    fn print(&self, isolated: bool) {
+        if isolated {
+            println!("every command ran in an empty network namespace (unshare --net)");
         }
-    }
-    if isolated {
-        println!("every command ran in an empty network namespace (unshare --net)");
-    }
-    println!();
-    println!(
-        "{:<36} {:>10} {:>14} {:>12}",
-        "command", "median ms", "median RSS MiB", "max RSS MiB"
-    );
-    for figures in std::iter::once(&sitrep).chain(&peers) {
         println!(
-            "{:<36} {:>10.1} {:>14.2} {:>12.2}",
-            figures.label,
-            figures.median_wall.as_secs_f64() * 1000.0,
-            figures.median_rss_kib as f64 / 1024.0,
-            figures.max_rss_kib as f64 / 1024.0
+            "{:<36} {:>10} {:>14} {:>12}",
+            "command", "median ms", "median RSS MiB", "max RSS MiB"
         );
+        for figures in std::iter::once(&self.sitrep).chain(
+            self.peers
+                .iter()
+                .filter_map(|peer| peer.figures.as_ref().ok()),
+        ) {
+            println!(
+                "{:<36} {:>10.1} {:>14.2} {:>12.2}",
+                figures.label,
+                ms(figures.median_wall),
+                mib(figures.median_rss_kib),
+                mib(figures.max_rss_kib)
+            );
+        }
+        println!();
     }
-    println!();
-    for peer in &peers {
-        println!(
-            "ratio sitrep / {}: wall {:.3}, RSS {:.3}",
-            peer.label,
-            sitrep.median_wall.as_secs_f64() / peer.median_wall.as_secs_f64(),
-            sitrep.median_rss_kib as f64 / peer.median_rss_kib as f64
-        );
+
+    pub(crate) fn rows(&self) -> Vec<Row> {
+        let mut rows = vec![
+            Row::checked(
+                "agent",
+                &format!("{}: median wall of {}", self.sitrep.label, self.runs),
+                format!("{:.1} ms", ms(self.sitrep.median_wall)),
+                "< 100 ms",
+                self.sitrep.median_wall < WALL_TARGET,
+            ),
+            Row::checked(
+                "agent",
+                &format!("{}: peak RSS of {}", self.sitrep.label, self.runs),
+                format!("{:.2} MiB", mib(self.sitrep.max_rss_kib)),
+                "< 10 MiB",
+                self.sitrep.max_rss_kib < RSS_TARGET_KIB,
+            ),
+        ];
+        for peer in &self.peers {
+            let figure = match &peer.figures {
+                Ok(figures) => format!(
+                    "{:.1} ms, {:.2} MiB; sitrep/{}: wall {:.3}, RSS {:.3}",
+                    ms(figures.median_wall),
+                    mib(figures.median_rss_kib),
+                    peer.tool,
+                    self.sitrep.median_wall.as_secs_f64() / figures.median_wall.as_secs_f64(),
+                    self.sitrep.median_rss_kib as f64 / figures.median_rss_kib as f64
+                ),
+                Err(reason) => reason.clone(),
+            };
+            rows.push(Row::info(
+                "agent",
+                &format!("baseline {}: median wall, RSS", peer.label),
+                figure,
+            ));
+        }
+        rows
     }
-    println!();
-    let verdict = |ok: bool| if ok { "meets target" } else { "MISSES target" };
-    println!(
-        "median wall {:.1} ms (target < {} ms): {}",
-        sitrep.median_wall.as_secs_f64() * 1000.0,
-        WALL_TARGET.as_millis(),
-        verdict(sitrep.median_wall < WALL_TARGET)
-    );
-    println!(
-        "peak RSS {:.2} MiB (target < 10 MiB): {}",
-        sitrep.max_rss_kib as f64 / 1024.0,
-        verdict(sitrep.max_rss_kib < RSS_TARGET_KIB)
-    );
-    println!(
-        "stripped binary {:.2} MB (target < 10 MB): {}",
-        size as f64 / 1e6,
-        verdict(size < SIZE_TARGET_BYTES)
-    );
-    Ok(())
 }
 
 fn run_repeatedly(label: &str, argv: &[String], runs: usize) -> anyhow::Result<Figures> {
@@ -142,7 +207,7 @@ fn run_repeatedly(label: &str, argv: &[String], runs: usize) -> anyhow::Result<F
 }
 
 /// Runs in its own process so that the children's peak RSS is this one command's alone.
-pub fn measure_once(argv: &[String]) -> anyhow::Result<()> {
+pub(crate) fn measure_once(argv: &[String]) -> anyhow::Result<()> {
     let started = Instant::now();
     let status = Command::new(&argv[0])
         .args(&argv[1..])

@@ -1,28 +1,33 @@
-//! `cargo xtask bench-collector`: a bounded load generator on loopback against release
-//! collectors, one table row per deployment: SQLite with one replica (the baseline, the store of
-//! the DESIGN.md section 8 targets), PostgreSQL with one replica, PostgreSQL with two replicas
-//! sharing one schema. Simulated agents enroll, then post realistic zstd-compressed snapshots
-//! over HTTPS keep-alive connections, spread round-robin over the row's replicas; the figures
-//! are throughput, latency percentiles, errors, each replica's peak RSS and the throughput
-//! relative to SQLite. PostgreSQL runs on the same 2 cores, so its CPU is part of the price and
-//! its RSS is not counted.
+//! The collector part (`cargo xtask bench-collector`): a bounded load generator on loopback
+//! against release collectors, one row per deployment: SQLite with one replica (the baseline,
+//! the store of the DESIGN.md section 8 targets), PostgreSQL with one replica, PostgreSQL with
+//! two replicas sharing one schema. Simulated agents enroll, then post realistic
+//! zstd-compressed snapshots over HTTPS keep-alive connections, spread round-robin over the
+//! row's replicas; the figures are throughput, latency percentiles, errors, each replica's peak
+//! RSS and the throughput relative to SQLite. PostgreSQL runs on the same 2 cores, so its CPU
+//! is part of the price and its RSS is not counted.
 //!
 //! Each PostgreSQL row gets a fresh schema `sitrep_bench_<uuid>` on the server of `--postgres`
-//! (or SITREP_TEST_POSTGRES), dropped when the row ends, also on error; `--no-postgres` runs
-//! the SQLite row alone. Load goes only to 127.0.0.1, and each row stops after `--requests`
-//! ingests or `--seconds`, whichever comes first.
+//! (or SITREP_TEST_POSTGRES), dropped when the row ends, also on error; when that server does
+//! not answer, the PostgreSQL rows are skipped with the reason, and `--no-postgres` skips them
+//! outright. Load goes only to 127.0.0.1, and each row stops after `--requests` ingests or
+//! `--seconds`, whichever comes first.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::Value;
 
-use crate::workspace_root;
+use crate::loopback::{
+    Collector, admin, enroll, peak_rss_kib, percentile, snapshot_of, snapshot_template,
+    start_replica,
+};
+use crate::release::Binaries;
+use crate::table::Row;
+use crate::{mib, ms};
 
 const INGEST_RATE_TARGET: f64 = 2000.0;
 const P99_TARGET: Duration = Duration::from_millis(50);
@@ -32,8 +37,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long creating or dropping a bench schema may wait for PostgreSQL.
 const POSTGRES_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, clap::Args)]
-pub struct Options {
+#[derive(Debug, clap::Parser)]
+pub(crate) struct Options {
     /// Simulated agents, each enrolled with its own key
     #[arg(long, default_value_t = 200)]
     agents: usize,
@@ -60,28 +65,7 @@ pub struct Options {
     postgres: String,
     /// Only the SQLite row, for machines without PostgreSQL
     #[arg(long)]
-    no_postgres: bool,
-}
-
-/// The collector process, stopped by its PID when dropped.
-pub(crate) struct Collector {
-    pub(crate) child: Child,
-    pub(crate) url: String,
-    pub(crate) data_dir: tempfile::TempDir,
-    /// `--database-url` of its store; `None` for SQLite in `data_dir`.
-    pub(crate) database_url: Option<String>,
-    /// The serving certificate it names at start-up; `None` over plain HTTP.
-    pub(crate) certificate: Option<PathBuf>,
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = self.child.wait();
-    }
+    pub(crate) no_postgres: bool,
 }
 
 /// The store behind a table row.
@@ -129,21 +113,48 @@ impl RowFigures {
     fn rate(&self) -> f64 {
         self.load.ok as f64 / self.load.elapsed.as_secs_f64()
     }
+
+    /// Each replica's peak RSS in MiB, joined with " + ".
+    fn peak_rss(&self) -> String {
+        self.peak_rss_kib
+            .iter()
+            .map(|kib| format!("{:.1}", mib(*kib)))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
 }
 
-pub fn bench(options: &Options) -> anyhow::Result<()> {
+/// The collector part's figures: the rows that finished, and why others did not.
+pub(crate) struct CollectorFigures {
+    rows: Vec<RowFigures>,
+    /// Why the PostgreSQL rows did not run, when they did not.
+    postgres_skipped: Option<String>,
+    /// The row that failed, which ends the part.
+    failure: Option<String>,
+    transport: &'static str,
+}
+
+pub(crate) fn bench(binaries: &Binaries, options: &Options) -> anyhow::Result<CollectorFigures> {
     let mut deployments = vec![Deployment {
         store: StoreKind::Sqlite,
         replicas: 1,
     }];
-    if !options.no_postgres {
+    let postgres_skipped = if options.no_postgres {
+        Some("skipped (--no-postgres)".to_string())
+    } else if let Err(error) = reach_postgres(&options.postgres) {
+        Some(format!(
+            "skipped: no PostgreSQL at --postgres or SITREP_TEST_POSTGRES (default \
+             127.0.0.1:5432, database `test`, trust auth): {error:#}"
+        ))
+    } else {
         deployments.extend([1, 2].map(|replicas| Deployment {
             store: StoreKind::Postgres,
             replicas,
         }));
-    }
-    let (collector_bin, agent_bin) = build_release()?;
-    let template = snapshot_template(&agent_bin)?;
+        None
+    };
+    let collector_bin = binaries.collector();
+    let template = snapshot_template(&binaries.agent())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -156,17 +167,25 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
         match run_row(deployment, &collector_bin, &template, &runtime, options) {
             Ok(row) => rows.push(row),
             Err(error) => {
-                failure = Some(error.context(format!("the row {}", deployment.label())));
+                eprintln!("the row {} failed: {error:#}", deployment.label());
+                failure = Some(format!("{}: {error:#}", deployment.label()));
                 break;
             }
         }
     }
+    let figures = CollectorFigures {
+        rows,
+        postgres_skipped,
+        failure,
+        transport: if options.plain_http {
+            "plain HTTP"
+        } else {
+            "HTTPS"
+        },
+    };
     // The rows that finished are worth seeing even when a later one failed.
-    print_table(&rows, options);
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
+    figures.print(options);
+    Ok(figures)
 }
 
 fn run_row(
@@ -229,72 +248,128 @@ fn start_deployment(
     })
 }
 
-fn print_table(rows: &[RowFigures], options: &Options) {
-    let Some(baseline) = rows.first() else {
-        return;
-    };
-    println!();
-    let transport = if options.plain_http {
-        "plain HTTP"
-    } else {
-        "HTTPS"
-    };
-    println!(
-        "up to {} snapshot ingests per row from {} agents, {} in flight, over {transport} on \
-         loopback; average compressed snapshot {} bytes",
-        options.requests,
-        options.agents,
-        options.concurrency,
-        baseline.load.body_bytes / baseline.load.ok.max(1)
-    );
-    println!(
-        "{:<24} {:>9} {:>7} {:>7} {:>7} {:>7} {:>6} {:>22} {:>9}",
-        "",
-        "ingests/s",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "max ms",
-        "errors",
-        "peak RSS/replica MiB",
-        "vs SQLite"
-    );
-    for row in rows {
-        let rss = row
-            .peak_rss_kib
-            .iter()
-            .map(|kib| format!("{:.1}", *kib as f64 / 1024.0))
-            .collect::<Vec<_>>()
-            .join(" + ");
+impl CollectorFigures {
+    fn print(&self, options: &Options) {
+        let Some(baseline) = self.rows.first() else {
+            return;
+        };
+        println!();
         println!(
-            "{:<24} {:>9.0} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>6} {:>22} {:>8.2}x",
-            row.deployment.label(),
-            row.rate(),
-            ms(row.load.percentile(0.50)),
-            ms(row.load.percentile(0.90)),
-            ms(row.load.percentile(0.99)),
-            ms(row.load.percentile(1.0)),
-            row.load.errors,
-            rss,
-            row.rate() / baseline.rate()
+            "up to {} snapshot ingests per row from {} agents, {} in flight, over {} on \
+             loopback; average compressed snapshot {} bytes",
+            options.requests,
+            options.agents,
+            options.concurrency,
+            self.transport,
+            baseline.load.body_bytes / baseline.load.ok.max(1)
         );
-    }
-    if let Some(bytes) = baseline.sqlite_bytes {
         println!(
-            "SQLite database file after its row: {:.1} MiB",
-            bytes as f64 / (1 << 20) as f64
+            "{:<24} {:>9} {:>7} {:>7} {:>7} {:>7} {:>6} {:>22} {:>9}",
+            "",
+            "ingests/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "errors",
+            "peak RSS/replica MiB",
+            "vs SQLite"
         );
+        for row in &self.rows {
+            println!(
+                "{:<24} {:>9.0} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>6} {:>22} {:>8.2}x",
+                row.deployment.label(),
+                row.rate(),
+                ms(row.load.percentile(0.50)),
+                ms(row.load.percentile(0.90)),
+                ms(row.load.percentile(0.99)),
+                ms(row.load.percentile(1.0)),
+                row.load.errors,
+                row.peak_rss(),
+                row.rate() / baseline.rate()
+            );
+        }
+        if let Some(bytes) = baseline.sqlite_bytes {
+            println!(
+                "SQLite database file after its row: {:.1} MiB",
+                bytes as f64 / (1 << 20) as f64
+            );
+        }
+        println!();
     }
-    let verdict = |ok: bool| if ok { "meets target" } else { "MISSES target" };
-    println!(
-        "SQLite ingest rate (target >= {INGEST_RATE_TARGET:.0}/s): {}",
-        verdict(baseline.rate() >= INGEST_RATE_TARGET)
-    );
-    println!(
-        "SQLite p99 (target < {} ms): {}",
-        P99_TARGET.as_millis(),
-        verdict(baseline.load.percentile(0.99) < P99_TARGET)
-    );
+
+    pub(crate) fn rows(&self) -> Vec<Row> {
+        const PART: &str = "collector";
+        let mut table = Vec::new();
+        let baseline_rate = self.rows.first().map(RowFigures::rate);
+        for row in &self.rows {
+            let label = row.deployment.label();
+            let rate = format!(
+                "{:.0}/s over {} ({} ingests in {:.1} s, {} errors{})",
+                row.rate(),
+                self.transport,
+                row.load.ok,
+                row.load.elapsed.as_secs_f64(),
+                row.load.errors,
+                match (row.deployment.store, baseline_rate) {
+                    (StoreKind::Postgres, Some(baseline)) =>
+                        format!("; {:.2}x SQLite", row.rate() / baseline),
+                    _ => String::new(),
+                }
+            );
+            let latency = format!(
+                "p50 {:.1} ms, p99 {:.1} ms",
+                ms(row.load.percentile(0.50)),
+                ms(row.load.percentile(0.99))
+            );
+            let p99 = row.load.percentile(0.99);
+            let ingest = format!("{label}: ingest rate");
+            let percentiles = format!("{label}: ingest latency");
+            match row.deployment.store {
+                StoreKind::Sqlite => {
+                    table.push(Row::checked(
+                        PART,
+                        &ingest,
+                        rate,
+                        ">= 2,000/s",
+                        row.rate() >= INGEST_RATE_TARGET,
+                    ));
+                    table.push(Row::checked(
+                        PART,
+                        &percentiles,
+                        latency,
+                        "p99 < 50 ms",
+                        p99 < P99_TARGET,
+                    ));
+                }
+                StoreKind::Postgres => {
+                    table.push(Row::info(PART, &ingest, rate));
+                    table.push(Row::info(PART, &percentiles, latency));
+                }
+            }
+            table.push(Row::info(
+                PART,
+                &format!("{label}: peak RSS per replica"),
+                format!("{} MiB", row.peak_rss()),
+            ));
+        }
+        if let Some(reason) = &self.postgres_skipped {
+            table.push(Row::info(PART, "PostgreSQL rows", reason.clone()));
+        }
+        if let Some(failure) = &self.failure {
+            table.push(Row::failed(PART, &anyhow::anyhow!("{failure}")));
+        }
+        table
+    }
+}
+
+/// Succeeds when the PostgreSQL server answers, so an absent server skips the PostgreSQL rows
+/// with its reason instead of failing the part.
+fn reach_postgres(server: &str) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(execute_on(server, "SELECT 1".to_string()))
 }
 
 /// A fresh PostgreSQL schema for one row, dropped with everything in it when the guard goes.
@@ -365,163 +440,6 @@ async fn execute_on(server: &str, statement: String) -> anyhow::Result<()> {
         .with_context(|| format!("PostgreSQL did not answer within {POSTGRES_TIMEOUT:?}"))?
 }
 
-pub(crate) fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-/// Builds the release collector and agent; their paths.
-pub(crate) fn build_release() -> anyhow::Result<(PathBuf, PathBuf)> {
-    let dir = build_release_binaries(&["sitrep-collector", "sitrep-agent"])?;
-    Ok((dir.join("sitrep-collector"), dir.join("sitrep")))
-}
-
-/// Builds `packages` optimised (as shipped); the directory holding their binaries.
-pub(crate) fn build_release_binaries(packages: &[&str]) -> anyhow::Result<PathBuf> {
-    let root = workspace_root()?;
-    println!("building {} (release) ...", packages.join(" and "));
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo.args(["build", "--release", "--locked", "--quiet"]);
-    for package in packages {
-        cargo.args(["-p", package]);
-    }
-    let status = cargo
-        .current_dir(&root)
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("the release build failed");
-    }
-    Ok(root.join("target/release"))
-}
-
-/// A specialist's API token, made with the collector's admin command.
-pub(crate) fn specialist_token(binary: &Path, collector: &Collector) -> anyhow::Result<String> {
-    admin(
-        binary,
-        collector,
-        &["token", "create", "--role", "specialist", "--name", "bench"],
-    )
-}
-
-/// A real snapshot of this machine, taken without network traffic, as the body template.
-pub(crate) fn snapshot_template(agent: &Path) -> anyhow::Result<Value> {
-    let output = Command::new(agent)
-        .args(["report", "--json", "--no-probes"])
-        .output()
-        .with_context(|| format!("cannot run {}", agent.display()))?;
-    serde_json::from_slice(&output.stdout).context("the agent printed no snapshot")
-}
-
-/// A collector on SQLite in `data_dir`.
-pub(crate) fn start_collector(
-    binary: &Path,
-    data_dir: tempfile::TempDir,
-    plain_http: bool,
-) -> anyhow::Result<Collector> {
-    start_replica(binary, data_dir, None, plain_http)
-}
-
-/// A collector on the store of `database_url` (SQLite in `data_dir` when `None`); `data_dir`
-/// holds its self-signed certificate either way.
-fn start_replica(
-    binary: &Path,
-    data_dir: tempfile::TempDir,
-    database_url: Option<&str>,
-    plain_http: bool,
-) -> anyhow::Result<Collector> {
-    let mut command = Command::new(binary);
-    command.arg("--data-dir").arg(data_dir.path());
-    if let Some(url) = database_url {
-        command.args(["--database-url", url]);
-    }
-    command.args(["serve", "--listen", "127.0.0.1:0"]);
-    if plain_http {
-        command.arg("--insecure-http");
-    }
-    let mut child = command
-        .env(
-            "SITREP_LOG",
-            std::env::var("SITREP_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start the collector")?;
-    let stdout = child.stdout.take();
-    // The guard exists before anything can fail, so a collector that never listens is stopped.
-    let mut collector = Collector {
-        child,
-        url: String::new(),
-        data_dir,
-        database_url: database_url.map(str::to_string),
-        certificate: None,
-    };
-    let mut lines = BufReader::new(stdout.context("no collector stdout")?).lines();
-    let first = lines
-        .next()
-        .context("the collector exited before listening")??;
-    collector.url = first
-        .strip_prefix("sitrep-collector listening on ")
-        .context("unexpected first line from the collector")?
-        .to_string();
-    if !plain_http {
-        let second = lines
-            .next()
-            .context("the collector did not name its certificate")??;
-        let path = second
-            .rsplit_once(" SHA-256 fingerprint ")
-            .and_then(|(named, _)| named.strip_prefix("certificate "))
-            .context("unexpected second line from the collector")?;
-        collector.certificate = Some(PathBuf::from(path));
-    }
-    // Keep draining stdout so the collector never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok(collector)
-}
-
-/// Runs an admin command of the collector binary on the same data dir and store; returns its
-/// stdout.
-pub(crate) fn admin(binary: &Path, collector: &Collector, args: &[&str]) -> anyhow::Result<String> {
-    let mut command = Command::new(binary);
-    command.arg("--data-dir").arg(collector.data_dir.path());
-    if let Some(url) = &collector.database_url {
-        command.args(["--database-url", url]);
-    }
-    let output = command
-        .args(args)
-        .output()
-        .context("cannot run the collector's admin command")?;
-    if !output.status.success() {
-        bail!(
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
-pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
-    proc_status_kib(pid, "VmHWM")
-}
-
-/// A size field of `/proc/PID/status` (`VmRSS`, `VmHWM`, ...) in KiB; 0 when unreadable.
-pub(crate) fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status.lines().find_map(|line| {
-                line.strip_prefix(field)?
-                    .strip_prefix(':')?
-                    .trim()
-                    .strip_suffix(" kB")?
-                    .parse()
-                    .ok()
-            })
-        })
-        .unwrap_or(0)
-}
-
 struct LoadFigures {
     ok: usize,
     errors: usize,
@@ -534,59 +452,6 @@ impl LoadFigures {
     fn percentile(&self, p: f64) -> Duration {
         percentile(&self.latencies, p)
     }
-}
-
-/// The `p` quantile (0.0..=1.0) of sorted durations; zero when there are none.
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[index]
-}
-
-/// The template as a fresh snapshot (new id) of simulated agent `n`.
-pub(crate) fn snapshot_of(template: &Value, agent: &Agent, n: usize) -> Value {
-    let mut snapshot = template.clone();
-    snapshot["id"] = Value::from(uuid::Uuid::now_v7().to_string());
-    snapshot["agent"]["agent_id"] = Value::from(agent.id.clone());
-    if let Some(os) = snapshot.get_mut("os").and_then(|os| os.get_mut("ok")) {
-        os["hostname"] = Value::from(format!("bench-{n}"));
-    }
-    snapshot
-}
-
-/// A simulated agent: its id and its key.
-pub(crate) struct Agent {
-    pub(crate) id: String,
-    pub(crate) key: String,
-}
-
-/// Enrolls one simulated agent named `bench-{n}`.
-pub(crate) async fn enroll(
-    client: &reqwest::Client,
-    base: &str,
-    enrollment: &str,
-    n: usize,
-) -> anyhow::Result<Agent> {
-    let answer: Value = client
-        .post(format!("{base}/api/v1/enroll"))
-        .json(&serde_json::json!({"token": enrollment, "hostname": format!("bench-{n}"), "agent_version": "bench"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(Agent {
-        id: answer["agent_id"]
-            .as_str()
-            .context("no agent_id")?
-            .to_string(),
-        key: answer["agent_key"]
-            .as_str()
-            .context("no agent_key")?
-            .to_string(),
-    })
 }
 
 /// Enrolls the agents and posts the ingests, both spread round-robin over `targets` (the base

@@ -1,7 +1,8 @@
-//! `cargo xtask bench-daemon`: the release daemon enrolled with a release collector, both inside
-//! an empty network namespace (`unshare --net`: loopback only, so the daemon's probes reach
-//! nothing outside). Prints the daemon's RSS, CPU time and wake-ups over an idle stretch between
-//! checks, and the time from a specialist's request to the fresh snapshot stored.
+//! The daemon part (`cargo xtask bench-daemon`): the release daemon enrolled with a release
+//! collector, both inside an empty network namespace (`unshare --net`: loopback only, so the
+//! daemon's probes reach nothing outside). Measures the daemon's RSS, CPU time and wake-ups
+//! over an idle stretch between checks, and the time from a specialist's request to the fresh
+//! snapshot stored.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -10,51 +11,88 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::collector::{
-    admin, build_release, ms, peak_rss_kib, percentile, proc_status_kib, specialist_token,
-    start_collector,
+use crate::loopback::{
+    admin, peak_rss_kib, percentile, proc_status_kib, specialist_token, start_collector,
 };
-use crate::which;
+use crate::release::Binaries;
+use crate::table::Row;
+use crate::{mib, ms, which};
 
 /// The daemon's config: the default schedule (15 minutes), probes kept short.
 const AGENT_CONFIG: &str = "[probes]\ntimeout = \"1s\"\ndeadline = \"3s\"\n";
+const IDLE_RSS_TARGET_KIB: u64 = 10 * 1024;
+/// "No busy wake-ups between ticks": an idle daemon wakes for its long-poll's answer and TLS
+/// upkeep a few times a minute; a loop spinning on a timer or a socket wakes hundreds of times
+/// a second, so one a second on average is the line.
+const WAKE_UPS_PER_SECOND_TARGET: f64 = 1.0;
 
-#[derive(Debug, clap::Args)]
-pub struct Options {
+#[derive(Debug, clap::Parser)]
+pub(crate) struct Options {
     /// How long to watch the idle daemon
     #[arg(long, default_value_t = 60)]
     seconds: u64,
     /// Specialist requests to time, one after another
     #[arg(long, default_value_t = 20)]
     requests: usize,
-    /// Internal: already inside the empty network namespace
-    #[arg(long, hide = true)]
-    inside: bool,
+    /// Internal: the directory of the release binaries, built by the process outside
+    #[arg(long, hide = true, requires = "figures_to")]
+    binaries: Option<PathBuf>,
+    /// Internal: already inside the empty network namespace; write the figures to this file
+    #[arg(long, hide = true, requires = "binaries")]
+    figures_to: Option<PathBuf>,
 }
 
-pub fn bench(options: &Options) -> anyhow::Result<()> {
-    if options.inside {
-        return inside(options);
+impl Options {
+    /// Whether this process is the one inside the namespace.
+    pub(crate) fn inside(&self) -> bool {
+        self.figures_to.is_some()
     }
+}
+
+/// The daemon part's figures, carried out of the namespace as JSON.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DaemonFigures {
+    idle: Duration,
+    idle_cpu: Duration,
+    idle_wake_ups: u64,
+    threads: usize,
+    idle_rss_max_kib: u64,
+    idle_rss_anon_kib: u64,
+    idle_rss_file_kib: u64,
+    /// Sorted.
+    request_to_snapshot: Vec<Duration>,
+    peak_rss_after_requests_kib: u64,
+}
+
+/// Runs this program again inside an empty network namespace and reads back its figures.
+pub(crate) fn bench(binaries: &Binaries, options: &Options) -> anyhow::Result<DaemonFigures> {
     if !nix::unistd::geteuid().is_root() || which("unshare").is_none() {
         bail!("the daemon bench runs in an empty network namespace, which needs root and unshare");
     }
+    let out = tempfile::tempdir().context("cannot make a directory for the figures")?;
+    let figures_file = out.path().join("daemon.json");
     let status = Command::new("unshare")
         .arg("--net")
         .arg("--")
         .arg(std::env::current_exe()?)
-        .args(["bench-daemon", "--inside", "--seconds"])
+        .args(["bench-daemon", "--seconds"])
         .arg(options.seconds.to_string())
         .arg("--requests")
         .arg(options.requests.to_string())
+        .arg("--binaries")
+        .arg(binaries.dir())
+        .arg("--figures-to")
+        .arg(&figures_file)
         .status()
         .context("cannot run unshare")?;
     if !status.success() {
         bail!("the bench failed inside the namespace");
     }
-    Ok(())
+    let json = std::fs::read(&figures_file).context("the namespace wrote no figures")?;
+    serde_json::from_slice(&json).context("the namespace wrote unreadable figures")
 }
 
 /// Stops the daemon by its PID when the bench ends, however it ends.
@@ -67,14 +105,19 @@ impl Drop for Daemon {
     }
 }
 
-fn inside(options: &Options) -> anyhow::Result<()> {
+/// The part itself, inside the namespace.
+pub(crate) fn inside(options: &Options) -> anyhow::Result<()> {
+    let (Some(dir), Some(figures_to)) = (&options.binaries, &options.figures_to) else {
+        bail!("--binaries and --figures-to go together");
+    };
     let up = Command::new("ip")
         .args(["link", "set", "lo", "up"])
         .status()?;
     if !up.success() {
         bail!("cannot bring up loopback in the namespace");
     }
-    let (collector_bin, agent_bin) = build_release()?;
+    let binaries = Binaries::in_dir(dir);
+    let (collector_bin, agent_bin) = (binaries.collector(), binaries.agent());
     let collector = start_collector(&collector_bin, tempfile::tempdir()?, false)?;
     let certificate = collector
         .certificate
@@ -146,63 +189,127 @@ fn inside(options: &Options) -> anyhow::Result<()> {
     }
 
     println!(
-        "daemon idle for {} s between scheduled checks (every 15 min), its long-poll held by the collector:",
+        "watching the daemon idle for {} s between scheduled checks (every 15 min), its \
+         long-poll held by the collector ...",
         options.seconds
     );
     let before = Usage::of(pid)?;
-    let mut rss_max = 0;
+    let mut idle_rss_max_kib = 0;
     let watch = Instant::now();
     while watch.elapsed() < Duration::from_secs(options.seconds) {
-        rss_max = rss_max.max(proc_status_kib(pid, "VmRSS"));
+        idle_rss_max_kib = idle_rss_max_kib.max(proc_status_kib(pid, "VmRSS"));
         std::thread::sleep(Duration::from_secs(1));
     }
     let after = Usage::of(pid)?;
-    let seconds = watch.elapsed().as_secs_f64();
+    let idle = watch.elapsed();
     let used = after.since(&before);
-    let cpu_ms = used.cpu_ns as f64 / 1e6;
-    println!(
-        "  CPU {cpu_ms:.1} ms ({:.4} % of one core); {} wake-ups (context switches, {:.2}/s) across {} thread(s)",
-        cpu_ms / (seconds * 1000.0) * 100.0,
-        used.context_switches,
-        used.context_switches as f64 / seconds,
-        after.threads.len()
-    );
-    println!(
-        "  RSS {:.2} MiB (highest sample {:.2} MiB), peak since start {:.2} MiB; target < 10 MiB",
-        mib(proc_status_kib(pid, "VmRSS")),
-        mib(rss_max),
-        mib(peak_rss_kib(pid))
-    );
-    // Most of it is the binary's own (clean, shared, reclaimable) pages; the private part is
-    // what the daemon really costs.
-    println!(
-        "  of which private (anonymous) {:.2} MiB, file-backed (the binary and libc) {:.2} MiB",
-        mib(proc_status_kib(pid, "RssAnon")),
-        mib(proc_status_kib(pid, "RssFile"))
-    );
+    let idle_rss_anon_kib = proc_status_kib(pid, "RssAnon");
+    let idle_rss_file_kib = proc_status_kib(pid, "RssFile");
 
-    let mut took = Vec::with_capacity(options.requests);
+    println!("timing {} specialist requests ...", options.requests);
+    let mut request_to_snapshot = Vec::with_capacity(options.requests);
     for _ in 0..options.requests {
-        took.push(runtime.block_on(api.request_snapshot(&device))?);
+        request_to_snapshot.push(runtime.block_on(api.request_snapshot(&device))?);
     }
-    took.sort();
-    println!(
-        "specialist request -> fresh snapshot stored ({} requests, each a full check with probes): p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms",
-        took.len(),
-        ms(percentile(&took, 0.5)),
-        ms(percentile(&took, 0.9)),
-        ms(percentile(&took, 1.0)),
-    );
-    println!(
-        "  daemon peak RSS after them {:.2} MiB",
-        mib(peak_rss_kib(pid))
-    );
+    request_to_snapshot.sort();
+    let figures = DaemonFigures {
+        idle,
+        idle_cpu: Duration::from_nanos(used.cpu_ns),
+        idle_wake_ups: used.context_switches,
+        threads: after.threads.len(),
+        idle_rss_max_kib,
+        idle_rss_anon_kib,
+        idle_rss_file_kib,
+        request_to_snapshot,
+        peak_rss_after_requests_kib: peak_rss_kib(pid),
+    };
     drop(daemon);
-    Ok(())
+    figures.print();
+    std::fs::write(figures_to, serde_json::to_vec(&figures)?)
+        .with_context(|| format!("cannot write {}", figures_to.display()))
 }
 
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
+impl DaemonFigures {
+    fn wake_ups_per_second(&self) -> f64 {
+        self.idle_wake_ups as f64 / self.idle.as_secs_f64()
+    }
+
+    fn print(&self) {
+        let cpu_ms = ms(self.idle_cpu);
+        println!(
+            "idle {:.0} s: CPU {cpu_ms:.1} ms ({:.4} % of one core); {} wake-ups (context \
+             switches, {:.2}/s) across {} thread(s)",
+            self.idle.as_secs_f64(),
+            cpu_ms / ms(self.idle) * 100.0,
+            self.idle_wake_ups,
+            self.wake_ups_per_second(),
+            self.threads
+        );
+        // Most of it is the binary's own (clean, shared, reclaimable) pages; the private part
+        // is what the daemon really costs.
+        println!(
+            "  RSS at most {:.2} MiB, of which private (anonymous) {:.2} MiB, file-backed (the \
+             binary and libc) {:.2} MiB",
+            mib(self.idle_rss_max_kib),
+            mib(self.idle_rss_anon_kib),
+            mib(self.idle_rss_file_kib)
+        );
+        println!(
+            "specialist request -> fresh snapshot stored ({} requests, each a full check with \
+             probes): {}; daemon peak RSS after them {:.2} MiB",
+            self.request_to_snapshot.len(),
+            self.latency(),
+            mib(self.peak_rss_after_requests_kib)
+        );
+        println!();
+    }
+
+    fn latency(&self) -> String {
+        let sorted = &self.request_to_snapshot;
+        format!(
+            "p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms",
+            ms(percentile(sorted, 0.5)),
+            ms(percentile(sorted, 0.9)),
+            ms(percentile(sorted, 1.0)),
+        )
+    }
+
+    pub(crate) fn rows(&self) -> Vec<Row> {
+        const PART: &str = "daemon";
+        let idle = self.idle.as_secs_f64();
+        vec![
+            Row::checked(
+                PART,
+                &format!("idle RSS, highest of {idle:.0} s"),
+                format!(
+                    "{:.2} MiB ({:.2} MiB private)",
+                    mib(self.idle_rss_max_kib),
+                    mib(self.idle_rss_anon_kib)
+                ),
+                "< 10 MiB",
+                self.idle_rss_max_kib < IDLE_RSS_TARGET_KIB,
+            ),
+            Row::checked(
+                PART,
+                &format!("idle CPU and wake-ups over {idle:.0} s"),
+                format!(
+                    "{:.1} ms CPU, {:.2} wake-ups/s",
+                    ms(self.idle_cpu),
+                    self.wake_ups_per_second()
+                ),
+                "no busy wake-ups (< 1/s)",
+                self.wake_ups_per_second() < WAKE_UPS_PER_SECOND_TARGET,
+            ),
+            Row::info(
+                PART,
+                &format!(
+                    "specialist request -> snapshot stored ({} requests)",
+                    self.request_to_snapshot.len()
+                ),
+                self.latency(),
+            ),
+        ]
+    }
 }
 
 fn log_tail(log: &Path) -> String {

@@ -1,4 +1,4 @@
-//! `cargo xtask bench-longpoll`: many idle agents long-polling a release collector for
+//! The long-poll part (`cargo xtask bench-longpoll`): many idle agents long-polling a release collector for
 //! specialist requests. Simulated agents enroll and send one snapshot each (so each has a
 //! device), then every one holds `GET /api/v1/agent/requests?wait=60` on its own HTTPS
 //! connection; the figures are the collector's RSS while it holds them all, and the time from a
@@ -16,12 +16,17 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::collector::{
-    Agent, Collector, admin, build_release, enroll, ms, peak_rss_kib, percentile, proc_status_kib,
-    snapshot_of, snapshot_template, specialist_token, start_collector,
+use crate::loopback::{
+    Agent, Collector, admin, enroll, peak_rss_kib, percentile, proc_status_kib, snapshot_of,
+    snapshot_template, specialist_token, start_collector,
 };
+use crate::release::Binaries;
+use crate::table::Row;
+use crate::{mib, ms};
 
 const RSS_TARGET_KIB: u64 = 1 << 20;
+/// DESIGN.md section 8: the polls one collector on 2 cores holds at once.
+const CAPACITY_TARGET: u64 = 10_000;
 /// The longest wait the contract allows; an idle poll is answered `[]` after it and re-sent.
 const POLL_WAIT_SECONDS: u64 = 60;
 /// Sockets besides the polls: the database, the listener, setup connections, std streams.
@@ -34,8 +39,8 @@ const SETUP_CONCURRENCY: usize = 32;
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const GAUGE: &str = "sitrep_long_polls_waiting";
 
-#[derive(Debug, clap::Args)]
-pub struct Options {
+#[derive(Debug, clap::Parser)]
+pub(crate) struct Options {
     /// Simulated agents, each enrolled with its own key and holding one long-poll
     #[arg(long, default_value_t = 10_000)]
     agents: usize,
@@ -47,13 +52,13 @@ pub struct Options {
     seconds: u64,
 }
 
-pub fn bench(options: &Options) -> anyhow::Result<()> {
+pub(crate) fn bench(binaries: &Binaries, options: &Options) -> anyhow::Result<LongpollFigures> {
     if options.agents == 0 {
         bail!("--agents must be at least 1");
     }
     raise_open_files_limit(options.agents)?;
-    let (collector_bin, agent_bin) = build_release()?;
-    let template = snapshot_template(&agent_bin)?;
+    let collector_bin = binaries.collector();
+    let template = snapshot_template(&binaries.agent())?;
     let data_dir = tempfile::tempdir().context("cannot make a data dir")?;
     // Started after the limit is raised, so the collector inherits room for every connection.
     let collector = start_collector(&collector_bin, data_dir, false)?;
@@ -79,8 +84,8 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
     drop(runtime);
     drop(collector);
     let figures = result?;
-    figures.print(options);
-    Ok(())
+    figures.print();
+    Ok(figures)
 }
 
 /// Each client socket is a file; the collector, started by this process, inherits the limit.
@@ -113,8 +118,11 @@ struct Polling {
     device_id: String,
 }
 
-struct Figures {
+/// The long-poll part's figures.
+pub(crate) struct LongpollFigures {
     agents: usize,
+    /// Specialist requests sent to held polls.
+    requests: usize,
     setup: Duration,
     ramp: Duration,
     held: Option<u64>,
@@ -128,9 +136,8 @@ struct Figures {
     lost: usize,
 }
 
-impl Figures {
-    fn print(&self, options: &Options) {
-        let mib = |kib: u64| kib as f64 / 1024.0;
+impl LongpollFigures {
+    fn print(&self) {
         println!();
         println!(
             "{} agents enrolled and sent one snapshot each in {:.1} s; their long-polls \
@@ -147,34 +154,18 @@ impl Figures {
             "collector open files: {}; poll errors: {}",
             self.collector_files, self.poll_errors
         );
-        let per_poll = self.rss_held_kib.saturating_sub(self.rss_before_kib) as f64 * 1024.0
-            / self.agents.max(1) as f64;
         println!(
             "collector RSS holding them: VmRSS {:.1} MiB, VmHWM {:.1} MiB \
              (before the polls {:.1} MiB, so about {:.1} KiB per held poll)",
             mib(self.rss_held_kib),
             mib(self.hwm_held_kib),
             mib(self.rss_before_kib),
-            per_poll / 1024.0
+            self.kib_per_poll()
         );
-        let verdict = if self.hwm_held_kib < RSS_TARGET_KIB {
-            "meets target"
-        } else {
-            "MISSES target"
-        };
-        println!("RSS (target < 1 GiB with {} polls): {verdict}", self.agents);
-        let quantiles = |sorted: &[Duration]| {
-            format!(
-                "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                ms(percentile(sorted, 0.50)),
-                ms(percentile(sorted, 0.99)),
-                ms(percentile(sorted, 1.0))
-            )
-        };
         println!(
             "request created -> held poll answered, {} of {} requests: {}",
             self.answer_latencies.len(),
-            options.requests.min(self.agents),
+            self.requests,
             quantiles(&self.answer_latencies)
         );
         println!(
@@ -188,6 +179,59 @@ impl Figures {
             );
         }
     }
+
+    fn kib_per_poll(&self) -> f64 {
+        self.rss_held_kib.saturating_sub(self.rss_before_kib) as f64 / self.agents.max(1) as f64
+    }
+
+    pub(crate) fn rows(&self) -> Vec<Row> {
+        const PART: &str = "long-poll";
+        let held = self.held.unwrap_or(0);
+        vec![
+            Row::checked(
+                PART,
+                &format!("polls held at once ({GAUGE})"),
+                match self.held {
+                    Some(held) => format!(
+                        "{held} of {} agents, {} poll errors",
+                        self.agents, self.poll_errors
+                    ),
+                    None => format!("unknown: the collector has no {GAUGE} gauge"),
+                },
+                "10,000",
+                held >= CAPACITY_TARGET,
+            ),
+            Row::checked(
+                PART,
+                "collector peak RSS holding them",
+                format!(
+                    "{:.1} MiB (about {:.1} KiB per poll)",
+                    mib(self.hwm_held_kib),
+                    self.kib_per_poll()
+                ),
+                "< 1 GiB",
+                self.hwm_held_kib < RSS_TARGET_KIB,
+            ),
+            Row::info(
+                PART,
+                &format!(
+                    "specialist request -> held poll answered ({} of {})",
+                    self.answer_latencies.len(),
+                    self.requests
+                ),
+                quantiles(&self.answer_latencies),
+            ),
+        ]
+    }
+}
+
+fn quantiles(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(percentile(sorted, 0.50)),
+        ms(percentile(sorted, 0.99)),
+        ms(percentile(sorted, 1.0))
+    )
 }
 
 async fn run(
@@ -196,7 +240,7 @@ async fn run(
     template: &Value,
     options: &Options,
     deadline: Instant,
-) -> anyhow::Result<Figures> {
+) -> anyhow::Result<LongpollFigures> {
     let certificate = collector
         .certificate
         .as_deref()
@@ -294,8 +338,9 @@ async fn run(
     polls.abort_all();
     answer_latencies.sort();
     post_latencies.sort();
-    Ok(Figures {
+    Ok(LongpollFigures {
         agents: agents.len(),
+        requests: count,
         setup,
         ramp,
         held,

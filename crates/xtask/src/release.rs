@@ -1,0 +1,111 @@
+//! The release binaries every part of the harness measures: built once, as shipped, and copied
+//! aside so the whole run measures the same build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::table::Row;
+use crate::workspace_root;
+
+const AGENT_SIZE_TARGET_BYTES: u64 = 10_000_000;
+
+/// The agent and the collector of one release build. Other work in the shared `target/` may
+/// rebuild `target/release` while a long run goes on; the private copies keep every part on the
+/// build the run started with.
+pub(crate) struct Binaries {
+    dir: PathBuf,
+    /// Holds the copies while the harness runs; `None` when `dir` was handed in by a parent
+    /// harness process that owns it.
+    _copies: Option<tempfile::TempDir>,
+}
+
+impl Binaries {
+    /// Builds `sitrep` and `sitrep-collector` optimised, as shipped (the release profile strips
+    /// them), and copies them aside.
+    pub(crate) fn build() -> anyhow::Result<Binaries> {
+        let root = workspace_root()?;
+        println!("building sitrep-agent and sitrep-collector (release) ...");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--locked", "--quiet"])
+            .args(["-p", "sitrep-agent", "-p", "sitrep-collector"])
+            .current_dir(&root)
+            .status()
+            .context("cannot run cargo")?;
+        if !status.success() {
+            bail!("the release build failed");
+        }
+        let copies = tempfile::Builder::new()
+            .prefix("sitrep-bench-")
+            .tempdir()
+            .context("cannot make a directory for the binaries")?;
+        for name in ["sitrep", "sitrep-collector"] {
+            let built = root.join("target/release").join(name);
+            std::fs::copy(&built, copies.path().join(name))
+                .with_context(|| format!("cannot copy {}", built.display()))?;
+        }
+        Ok(Binaries {
+            dir: copies.path().to_path_buf(),
+            _copies: Some(copies),
+        })
+    }
+
+    /// The binaries a parent harness process built, in `dir`.
+    pub(crate) fn in_dir(dir: &Path) -> Binaries {
+        Binaries {
+            dir: dir.to_path_buf(),
+            _copies: None,
+        }
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn agent(&self) -> PathBuf {
+        self.dir.join("sitrep")
+    }
+
+    pub(crate) fn collector(&self) -> PathBuf {
+        self.dir.join("sitrep-collector")
+    }
+
+    pub(crate) fn sizes(&self) -> anyhow::Result<Sizes> {
+        let size = |path: PathBuf| {
+            std::fs::metadata(&path)
+                .map(|metadata| metadata.len())
+                .with_context(|| format!("cannot stat {}", path.display()))
+        };
+        Ok(Sizes {
+            agent_bytes: size(self.agent())?,
+            collector_bytes: size(self.collector())?,
+        })
+    }
+}
+
+/// The size on disk of both release binaries, stripped by the release profile.
+pub(crate) struct Sizes {
+    agent_bytes: u64,
+    collector_bytes: u64,
+}
+
+impl Sizes {
+    pub(crate) fn rows(&self) -> Vec<Row> {
+        let mb = |bytes: u64| format!("{:.2} MB", bytes as f64 / 1e6);
+        vec![
+            Row::checked(
+                "binaries",
+                "sitrep (agent), stripped",
+                mb(self.agent_bytes),
+                "< 10 MB",
+                self.agent_bytes < AGENT_SIZE_TARGET_BYTES,
+            ),
+            Row::info(
+                "binaries",
+                "sitrep-collector, stripped",
+                mb(self.collector_bytes),
+            ),
+        ]
+    }
+}
