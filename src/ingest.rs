@@ -1,12 +1,13 @@
-//! Collectors serving plain HTTP on the host's loopback, and the agents' side of ingest as a
-//! load bounded in count and time that records every snapshot a collector acknowledged: for the
-//! suites that kill collectors mid-load and then look for each acknowledged snapshot.
+//! Collectors serving plain HTTP (or HTTPS) on the host's loopback, and the agents' side of
+//! ingest as a load bounded in count and time that records every snapshot a collector
+//! acknowledged: for the suites that kill or stop collectors mid-load and then look for each
+//! acknowledged snapshot.
 
 use std::collections::HashSet;
 use std::error::Error;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -58,7 +59,17 @@ impl CollectorBinary {
     /// `serve` on a free port of 127.0.0.1 over plain HTTP, its stderr in `log`; returns once it
     /// listens.
     pub fn serve(&self, log: PathBuf) -> Result<LoopbackCollector, IngestError> {
-        self.serve_command(self.command(), log)
+        self.serve_command(self.command(), &["--insecure-http"], log)
+    }
+
+    /// `serve` over HTTPS on a free port of 127.0.0.1 with `serve_args` added (`--config FILE`,
+    /// `--tls-cert FILE --tls-key FILE`; without them a self-signed certificate in the data dir).
+    pub fn serve_https(
+        &self,
+        serve_args: &[&str],
+        log: PathBuf,
+    ) -> Result<LoopbackCollector, IngestError> {
+        self.serve_command(self.command(), serve_args, log)
     }
 
     /// [`Self::serve`] with the collector config file `config` (`--config`): helpdesks, limits.
@@ -69,12 +80,13 @@ impl CollectorBinary {
     ) -> Result<LoopbackCollector, IngestError> {
         let mut command = self.command();
         command.arg("--config").arg(config);
-        self.serve_command(command, log)
+        self.serve_command(command, &["--insecure-http"], log)
     }
 
     fn serve_command(
         &self,
         mut command: Command,
+        serve_args: &[&str],
         log: PathBuf,
     ) -> Result<LoopbackCollector, IngestError> {
         if !self.path.is_file() {
@@ -85,7 +97,8 @@ impl CollectorBinary {
             .into());
         }
         let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--insecure-http"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
             .env("SITREP_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -157,6 +170,24 @@ impl LoopbackCollector {
         self.child.kill()?;
         self.child.wait()?;
         Ok(())
+    }
+
+    /// SIGTERM to the PID this test started, as systemd stops the service; its exit status, or
+    /// an error (and a SIGKILL) if it is still running after `within`. Async, so the test's
+    /// clients keep running while the collector finishes their requests.
+    pub async fn terminate(&mut self, within: Duration) -> Result<ExitStatus, IngestError> {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id())?)
+            .ok_or("the collector has no PID")?;
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill()?;
+        Err(format!("the collector did not stop within {within:?} of SIGTERM").into())
     }
 
     pub fn log_text(&self) -> String {
@@ -379,8 +410,18 @@ pub async fn check_resend_is_duplicate(
     Ok(())
 }
 
-/// Where a load sends: one collector, and whether the test has killed it (its connection
-/// errors are then expected, and its senders stop).
+/// A snapshot whose request failed at the connection because its collector was stopped: it may
+/// or may not be stored, and sending it again must store it exactly once.
+#[derive(Debug)]
+pub struct Unanswered {
+    pub snapshot_id: Uuid,
+    pub body: Vec<u8>,
+    /// Index of the agent in the load's agents.
+    pub agent: usize,
+}
+
+/// Where a load sends: one collector, and whether the test has killed it (SIGKILL or SIGTERM:
+/// its connection errors are then expected, and its senders stop).
 #[derive(Debug)]
 pub struct Target {
     pub url: String,
@@ -413,6 +454,7 @@ pub struct Load {
     acknowledged: Mutex<Vec<Acknowledged>>,
     acknowledged_count: watch::Sender<usize>,
     in_flight: Mutex<HashSet<Uuid>>,
+    unanswered: Mutex<Vec<Unanswered>>,
     started: AtomicUsize,
     stopped: AtomicBool,
     unexpected: Mutex<Vec<String>>,
@@ -427,6 +469,7 @@ impl Load {
             acknowledged: Mutex::default(),
             acknowledged_count: watch::Sender::new(0),
             in_flight: Mutex::default(),
+            unanswered: Mutex::default(),
             started: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
             unexpected: Mutex::default(),
@@ -497,7 +540,14 @@ impl Load {
                     self.acknowledged_count.send_replace(acknowledged.len());
                 }
                 // Connection errors are what the kill is expected to cause.
-                Err(_) if target.is_killed() => return,
+                Err(_) if target.is_killed() => {
+                    lock(&self.unanswered).push(Unanswered {
+                        snapshot_id: snapshot.id,
+                        body,
+                        agent,
+                    });
+                    return;
+                }
                 Ok((status, reply)) => lock(&self.unexpected).push(format!(
                     "snapshot {} to {}: {status} {reply}",
                     snapshot.id, target.url
@@ -539,6 +589,11 @@ impl Load {
 
     pub fn unexpected(&self) -> Vec<String> {
         lock(&self.unexpected).clone()
+    }
+
+    /// The snapshots whose requests failed at the connection after the kill.
+    pub fn take_unanswered(&self) -> Vec<Unanswered> {
+        std::mem::take(&mut *lock(&self.unanswered))
     }
 
     /// Everything acknowledged so far, oldest first; the load keeps nothing.

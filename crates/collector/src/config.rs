@@ -69,6 +69,13 @@ pub struct LimitsConfig {
     pub max_body: ByteSize,
     /// Largest body after decompression.
     pub max_decompressed: ByteSize,
+    /// How long a client may take to send a request's headers, counted from the connection's
+    /// start (after TLS) or from the previous answer on it: slow clients (slowloris) are cut
+    /// off, and an idle HTTP/1.1 keep-alive connection is closed after this long. Behind a
+    /// load balancer, set it above the balancer's idle timeout.
+    pub header_read_timeout: HumanDuration,
+    /// How long a request body may take to arrive in full; a slower one is answered 408.
+    pub body_read_timeout: HumanDuration,
 }
 
 impl Default for CollectorConfig {
@@ -93,6 +100,10 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_body: ByteSize(limits.max_body_bytes),
             max_decompressed: ByteSize(limits.max_decompressed_bytes),
+            // hyper's own default; agents send their few headers at once, so only a stalled or
+            // hostile client comes near it.
+            header_read_timeout: HumanDuration::from_secs(30),
+            body_read_timeout: HumanDuration(limits.body_read_timeout),
         }
     }
 }
@@ -128,6 +139,7 @@ impl CollectorConfig {
         Limits {
             max_body_bytes: self.limits.max_body.0,
             max_decompressed_bytes: self.limits.max_decompressed.0,
+            body_read_timeout: self.limits.body_read_timeout.0,
         }
     }
 }
@@ -161,6 +173,17 @@ impl ConfigFile for CollectorConfig {
                 "limits.max_decompressed".to_string(),
                 "must not be smaller than limits.max_body".to_string(),
             ));
+        }
+        for (key, timeout) in [
+            (
+                "limits.header_read_timeout",
+                &self.limits.header_read_timeout,
+            ),
+            ("limits.body_read_timeout", &self.limits.body_read_timeout),
+        ] {
+            if timeout.0 < std::time::Duration::from_secs(1) {
+                problems.push((key.to_string(), "must be at least 1s".to_string()));
+            }
         }
         if self.retention.interval.0 < std::time::Duration::from_secs(60) {
             problems.push((
@@ -215,7 +238,7 @@ mod tests {
             line 1: listen: invalid socket address syntax
             line 2: tls_cert: set both `tls_cert` and `tls_key`, or neither
             line 4: limits.max_body: must be at least 64KiB
-            line 5: limits.max_decompresed: unknown field `max_decompresed`, expected `max_body` or `max_decompressed`
+            line 5: limits.max_decompresed: unknown field `max_decompresed`, expected one of `max_body`, `max_decompressed`, `header_read_timeout`, `body_read_timeout`
         "#]]
         .assert_eq(&text);
     }

@@ -45,6 +45,9 @@ pub enum ApiError {
     InvalidPath(String),
     #[error("the body {stage} is larger than the limit of {limit} bytes")]
     PayloadTooLarge { stage: &'static str, limit: u64 },
+    /// The body did not arrive in full within the body read timeout.
+    #[error("the body did not arrive within {} s", .0.as_secs())]
+    RequestTimeout(std::time::Duration),
     #[error("expected Content-Type: application/json, got {0:?}")]
     UnsupportedMediaType(String),
     #[error("Content-Encoding {0:?} is not supported; send identity, zstd or gzip")]
@@ -113,6 +116,7 @@ impl ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidPath(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) | ApiError::UnsupportedEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -147,6 +151,7 @@ impl ApiError {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::InvalidPath(_) => "invalid_path",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::UnsupportedEncoding(_) => "unsupported_encoding",
             ApiError::UnsupportedSchemaVersion { .. } => "unsupported_schema_version",

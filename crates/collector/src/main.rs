@@ -195,7 +195,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .serving_tls(!insecure_http)
                 .with_connectors(Arc::new(connectors));
             delivery::spawn(store, state.connectors.clone(), state.deliveries.clone());
-            serve(state, listen, &data_dir, files, insecure_http).await
+            let header_read_timeout = config.limits.header_read_timeout.0;
+            serve(
+                state,
+                listen,
+                &data_dir,
+                files,
+                insecure_http,
+                header_read_timeout,
+            )
+            .await
         }
         Command::Migrate {
             from: Some(from),
@@ -326,12 +335,38 @@ async fn copy_database(from: &str, to: &str) -> anyhow::Result<()> {
     ))
 }
 
+/// How long a TLS handshake may take from the accept: a client that connects and never sends
+/// its ClientHello, or stalls halfway, holds its socket this long. axum-server's own default,
+/// written here so the value is ours: a handshake takes milliseconds on a LAN and well under a
+/// second across the world, so there is nothing for an operator to tune.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TCP keepalive probes on every connection, so a peer that vanished (powered off, its NAT
+/// entry gone) is dropped after about 60 + 3 × 10 s of silence instead of holding its socket
+/// until the next write: the kernel probes only idle connections, which costs nothing.
+const TCP_KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+const TCP_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const TCP_KEEPALIVE_PROBES: u32 = 3;
+
+/// HTTP/2 pings: a connection whose peer does not answer a ping within the timeout is closed.
+/// The TCP keepalive above would find a vanished host too, but not a peer whose kernel still
+/// answers while its HTTP/2 side is wedged. 20 s keeps the ping traffic of 10,000 idle agents
+/// at 500 small frames a second.
+const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Serves `state` on `listen` until a shutdown signal. Every connection is bounded in time
+/// until it carries a request: the TLS handshake (`TLS_HANDSHAKE_TIMEOUT`), then the first
+/// request's arrival and each later request's headers (`header_read_timeout`, which also closes
+/// idle HTTP/1.1 connections); bodies are bounded by `Limits::body_read_timeout` in the handlers.
+/// Requests themselves are not: a long-poll holds its request for up to a minute by design.
 async fn serve(
     state: AppState,
     listen: SocketAddr,
     data_dir: &Path,
     tls_files: Option<(PathBuf, PathBuf)>,
     insecure_http: bool,
+    header_read_timeout: Duration,
 ) -> anyhow::Result<()> {
     raise_open_files_limit();
     let listener = std::net::TcpListener::bind(listen)
@@ -348,7 +383,8 @@ async fn serve(
         }
         println_out(&format!("sitrep-collector listening on http://{bound}"))?;
         ready();
-        axum_server::from_tcp(listener)?
+        let server = axum_server::from_tcp(listener)?.acceptor(tcp_acceptor());
+        bound_connections(server, header_read_timeout)
             .handle(handle)
             .serve(service)
             .await?;
@@ -366,13 +402,49 @@ async fn serve(
         ))?;
         ready();
         let config = axum_server::tls_rustls::RustlsConfig::from_config(certificate.config);
-        axum_server::from_tcp_rustls(listener, config)?
+        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+            .handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
+            .acceptor(tcp_acceptor());
+        let server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+        bound_connections(server, header_read_timeout)
             .handle(handle)
             .serve(service)
             .await?;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+fn tcp_acceptor() -> axum_server::accept::TcpConfigAcceptor {
+    use axum_server::accept::{TcpConfigAcceptor, TcpKeepaliveConfig, TcpSocketConfig};
+    TcpConfigAcceptor::new(
+        TcpSocketConfig::new().keepalive(
+            TcpKeepaliveConfig::new()
+                .time(TCP_KEEPALIVE_IDLE)
+                .interval(TCP_KEEPALIVE_INTERVAL)
+                .retries(TCP_KEEPALIVE_PROBES),
+        ),
+    )
+}
+
+/// The time limits before a request is dispatched (see [`serve`]). hyper's HTTP/1 header timer
+/// covers each request's headers and the idle time between requests, but not the first bytes
+/// hyper reads to tell HTTP/1 from HTTP/2, nor an HTTP/2 connection before its first request:
+/// the first-request timeout covers both, so a connection that sends nothing is closed too.
+fn bound_connections<A, Acceptor>(
+    mut server: axum_server::Server<A, Acceptor>,
+    header_read_timeout: Duration,
+) -> axum_server::Server<A, Acceptor>
+where
+    A: axum_server::Address,
+{
+    let builder = server.http_builder();
+    builder.http1().header_read_timeout(header_read_timeout);
+    builder
+        .http2()
+        .keep_alive_interval(HTTP2_PING_INTERVAL)
+        .keep_alive_timeout(HTTP2_PING_TIMEOUT);
+    server.first_request_timeout(header_read_timeout)
 }
 
 /// Under systemd (`Type=notify`), says the collector serves: units ordered after it start now.

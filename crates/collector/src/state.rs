@@ -2,6 +2,7 @@
 //! limits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sitrep_tickets::Connectors;
 use tokio::sync::Notify;
@@ -54,13 +55,17 @@ impl AppState {
     }
 }
 
-/// Request size limits, checked on the bytes received and again on the decompressed bytes.
+/// Request body limits: its size, checked on the bytes received and again on the decompressed
+/// bytes, and the time it may take to arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest request body as sent (compressed or not).
     pub max_body_bytes: u64,
     /// Largest body after decompression: a decompression bomb stops here.
     pub max_decompressed_bytes: u64,
+    /// How long a body may take from the first read to its last byte: a client dribbling its
+    /// body (or stopping halfway) is answered 408 rather than holding its request forever.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -68,6 +73,9 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 4 << 20,
             max_decompressed_bytes: 16 << 20,
+            // A full 4 MiB body at 1 Mbit/s takes about 34 s; a minute leaves room for slow
+            // links while a stalled upload still lets go of its request within a minute.
+            body_read_timeout: Duration::from_secs(60),
         }
     }
 }

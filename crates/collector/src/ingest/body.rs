@@ -1,7 +1,8 @@
 //! Request bodies within limits: the content type is JSON, the encoding is identity, zstd or
 //! gzip, the bytes as sent stay under `max_body_bytes` (never buffered beyond it), and decoding
 //! streams into a buffer that stops at `max_decompressed_bytes`, so a decompression bomb costs
-//! at most that much memory and never its full output.
+//! at most that much memory and never its full output. The whole body must arrive within
+//! `body_read_timeout`, so a client dribbling it cannot hold its request open.
 
 use std::io::Read;
 
@@ -53,7 +54,11 @@ impl RawBody {
             return Err(too_large);
         }
         let cap = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
-        let bytes = match Limited::new(body, cap).collect().await {
+        let collected =
+            tokio::time::timeout(limits.body_read_timeout, Limited::new(body, cap).collect())
+                .await
+                .map_err(|_| ApiError::RequestTimeout(limits.body_read_timeout))?;
+        let bytes = match collected {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.is::<LengthLimitError>() => return Err(too_large),
             Err(error) => {
@@ -177,6 +182,7 @@ mod tests {
         Limits {
             max_body_bytes: body,
             max_decompressed_bytes: decompressed,
+            ..Limits::default()
         }
     }
 

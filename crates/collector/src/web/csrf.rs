@@ -63,13 +63,16 @@ where
     }
 }
 
-/// A urlencoded form body, refused with an HTML page.
+/// A urlencoded form body, refused with an HTML page; like an API body, it must arrive within
+/// the body read timeout.
 pub(super) async fn read_form<T: DeserializeOwned + Send + 'static>(
     request: Request,
     state: &AppState,
 ) -> Result<T, PageError> {
-    Form::<T>::from_request(request, state)
+    let timeout = state.limits.body_read_timeout;
+    tokio::time::timeout(timeout, Form::<T>::from_request(request, state))
         .await
+        .map_err(|_| PageError::from(ApiError::RequestTimeout(timeout)))?
         .map(|Form(form)| form)
         .map_err(|rejection| {
             PageError::from(ApiError::Unprocessable {

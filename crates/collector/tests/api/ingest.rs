@@ -297,6 +297,7 @@ async fn bodies_over_the_limit_are_refused_as_sent_and_decompressed() {
     let limits = Limits {
         max_body_bytes: 4096,
         max_decompressed_bytes: 16384,
+        ..Limits::default()
     };
     let app = TestApp::with_limits(limits).await;
     let agent = app.enroll().await;
