@@ -4,6 +4,8 @@
 //! platform) agrees on one shape. The JSON Schema published by both binaries is generated
 //! from these types by [`json_schema`].
 
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
 mod finding;
 mod machine;
 mod network;
@@ -37,6 +39,10 @@ use uuid::Uuid;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One health snapshot of one machine.
+///
+/// Every `f64` in it is finite: JSON has no NaN or infinity (serde_json writes `null`, which the
+/// collector refuses for a plain number), so producers give `None` for a figure they cannot
+/// compute. The property tests hold that any such snapshot survives JSON unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     pub schema_version: u32,

@@ -89,9 +89,8 @@ pub fn parse_loadavg(text: &str) -> Result<[f64; 3], ParseError> {
         let field = fields
             .next()
             .ok_or_else(|| ParseError::new(1, "fewer than three load averages"))?;
-        field
-            .parse()
-            .map_err(|_| ParseError::new(1, format!("load average {field:?} is not a number")))
+        crate::parse::finite(field)
+            .ok_or_else(|| ParseError::new(1, format!("load average {field:?} is not a number")))
     };
     Ok([next_load()?, next_load()?, next_load()?])
 }
@@ -239,6 +238,21 @@ mod tests {
             parse_loadavg("high 0.58 0.59\n"),
             Err(ParseError::new(1, "load average \"high\" is not a number"))
         );
+    }
+
+    /// `str::parse` reads these as floats, but JSON has no such numbers: a snapshot holding one
+    /// would be written with `null` there and refused by the collector.
+    #[test]
+    fn loadavg_is_never_nan_or_infinite() {
+        for figure in ["NaN", "inf", "-infinity"] {
+            assert_eq!(
+                parse_loadavg(&format!("{figure} 0.58 0.59 1/1234 5678")),
+                Err(ParseError::new(
+                    1,
+                    format!("load average {figure:?} is not a number")
+                ))
+            );
+        }
     }
 
     #[test]

@@ -43,6 +43,16 @@ pub fn address_of(text: &str) -> Option<IpAddr> {
     text.trim().parse().ok()
 }
 
+/// A figure as a tool or the kernel prints it; `None` for `NaN` and infinities, which
+/// `str::parse` accepts but JSON cannot carry (serde_json writes `null`, which the collector
+/// refuses where the snapshot has a plain number).
+pub fn finite(text: &str) -> Option<f64> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|figure: &f64| figure.is_finite())
+}
+
 /// `items` without repeats, in first-seen order.
 pub fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
     let mut kept: Vec<T> = Vec::new();

@@ -59,7 +59,7 @@ fn read_device(path: String, dir: &Path) -> (UsbDevice, Option<u8>) {
         manufacturer: attribute(dir, "manufacturer"),
         product: attribute(dir, "product"),
         serial: attribute(dir, "serial"),
-        speed_mbps: attribute(dir, "speed").and_then(|text| text.parse().ok()),
+        speed_mbps: attribute(dir, "speed").and_then(|text| crate::parse::finite(&text)),
         is_hub: class_code == Some(CLASS_HUB),
         path,
         ..UsbDevice::default()

@@ -60,7 +60,7 @@ fn parse_load_average(value: &str) -> Option<[f64; 3]> {
     let figures: Vec<f64> = value
         .trim_matches(['{', '}', ' '])
         .split_whitespace()
-        .filter_map(|figure| figure.parse().ok())
+        .filter_map(crate::parse::finite)
         .collect();
     figures.try_into().ok()
 }
