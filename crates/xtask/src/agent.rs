@@ -63,6 +63,7 @@ pub(crate) fn bench(binaries: &Binaries, options: &Options) -> anyhow::Result<Ag
     let agent = binaries.agent();
     let agent_path = agent.to_string_lossy();
     let sitrep = run_repeatedly(
+        binaries,
         "sitrep report --json --no-probes",
         &isolate(&[&agent_path, "report", "--json", "--no-probes"]),
         options.runs,
@@ -90,6 +91,7 @@ pub(crate) fn bench(binaries: &Binaries, options: &Options) -> anyhow::Result<Ag
             Err(format!("not installed (Debian: `apt-get install {tool}`)"))
         } else {
             Ok(run_repeatedly(
+                binaries,
                 label,
                 &isolate(argv),
                 options.runs.min(PEER_RUNS),
@@ -174,13 +176,17 @@ impl AgentFigures {
     }
 }
 
-fn run_repeatedly(label: &str, argv: &[String], runs: usize) -> anyhow::Result<Figures> {
-    let me = std::env::current_exe().context("cannot find the xtask binary")?;
+fn run_repeatedly(
+    binaries: &Binaries,
+    label: &str,
+    argv: &[String],
+    runs: usize,
+) -> anyhow::Result<Figures> {
     let warmups = 2;
     let mut walls = Vec::with_capacity(runs);
     let mut rss = Vec::with_capacity(runs);
     for run in 0..warmups + runs {
-        let output = Command::new(&me)
+        let output = Command::new(binaries.harness())
             .arg("measure")
             .args(argv)
             .stderr(Stdio::inherit())

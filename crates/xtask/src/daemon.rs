@@ -77,7 +77,7 @@ pub(crate) fn bench(binaries: &Binaries, options: &Options) -> anyhow::Result<Da
     let status = Command::new("unshare")
         .arg("--net")
         .arg("--")
-        .arg(std::env::current_exe()?)
+        .arg(binaries.harness())
         .args(["bench-daemon", "--seconds"])
         .arg(options.seconds.to_string())
         .arg("--requests")

@@ -106,11 +106,13 @@ fn measure(parts: impl FnOnce(&Binaries) -> anyhow::Result<Vec<Row>>) -> anyhow:
     let machine = Machine::observe();
     let started = Instant::now();
     let binaries = Binaries::build()?;
+    let build = started.elapsed();
     let mut rows = binaries.sizes()?.rows();
     rows.extend(parts(&binaries)?);
     let report = Report {
         machine,
         command: reproducing_command(),
+        build,
         took: started.elapsed(),
         load_at_end: load_average(),
         rows,

@@ -1,5 +1,6 @@
 //! The release binaries every part of the harness measures: built once, as shipped, and copied
-//! aside so the whole run measures the same build.
+//! aside (with the harness itself, which runs itself again) so the whole run uses the same
+//! build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,9 +12,10 @@ use crate::workspace_root;
 
 const AGENT_SIZE_TARGET_BYTES: u64 = 10_000_000;
 
-/// The agent and the collector of one release build. Other work in the shared `target/` may
-/// rebuild `target/release` while a long run goes on; the private copies keep every part on the
-/// build the run started with.
+/// The agent and the collector of one release build, and the harness. Other work in the shared
+/// `target/` may rebuild `target/release` while a long run goes on; the private copies keep
+/// every part on the build the run started with, and keep the harness's own re-runs (measuring
+/// one command, entering the daemon's namespace) working when `cargo xtask` replaces it.
 pub(crate) struct Binaries {
     dir: PathBuf,
     /// Holds the copies while the harness runs; `None` when `dir` was handed in by a parent
@@ -40,8 +42,15 @@ impl Binaries {
             .prefix("sitrep-bench-")
             .tempdir()
             .context("cannot make a directory for the binaries")?;
-        for name in ["sitrep", "sitrep-collector"] {
-            let built = root.join("target/release").join(name);
+        let harness = std::env::current_exe().context("cannot find the xtask binary")?;
+        for (built, name) in [
+            (root.join("target/release/sitrep"), "sitrep"),
+            (
+                root.join("target/release/sitrep-collector"),
+                "sitrep-collector",
+            ),
+            (harness, "xtask"),
+        ] {
             std::fs::copy(&built, copies.path().join(name))
                 .with_context(|| format!("cannot copy {}", built.display()))?;
         }
@@ -69,6 +78,11 @@ impl Binaries {
 
     pub(crate) fn collector(&self) -> PathBuf {
         self.dir.join("sitrep-collector")
+    }
+
+    /// This harness, for the parts that run it again.
+    pub(crate) fn harness(&self) -> PathBuf {
+        self.dir.join("xtask")
     }
 
     pub(crate) fn sizes(&self) -> anyhow::Result<Sizes> {

@@ -101,6 +101,8 @@ pub(crate) struct Report {
     pub(crate) machine: Machine,
     /// The command line that reproduces this run.
     pub(crate) command: String,
+    /// The release build at the start, which is part of `took`.
+    pub(crate) build: Duration,
     pub(crate) took: Duration,
     pub(crate) load_at_end: String,
     pub(crate) rows: Vec<Row>,
@@ -165,7 +167,11 @@ impl Report {
         facts.push(("load average at the end", self.load_at_end.clone()));
         facts.push((
             "harness took",
-            format!("{:.1} min", self.took.as_secs_f64() / 60.0),
+            format!(
+                "{:.1} min, of which the release build {:.1} min",
+                self.took.as_secs_f64() / 60.0,
+                self.build.as_secs_f64() / 60.0
+            ),
         ));
         facts.push(("command", format!("`{}`", self.command)));
         facts
