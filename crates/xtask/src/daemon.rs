@@ -387,6 +387,10 @@ impl Api {
         let client = reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(&pem)?])
             .timeout(Duration::from_secs(60))
+            // The collector closes HTTP/1.1 connections idle for `limits.header_read_timeout`
+            // (30 s by default); a connection kept through the idle watch would be reused just
+            // as the collector drops it, so idle ones are let go well before.
+            .pool_idle_timeout(Duration::from_secs(10))
             .build()?;
         Ok(Api {
             client,
