@@ -3,7 +3,8 @@
 //! 127.0.0.1 closes a bounded slowloris (hundreds of connections sending endless headers a byte
 //! at a time) after the header timeout while an agent keeps enrolling, sending and long-polling
 //! beside it; closes connections that send nothing, idle keep-alive connections and ones whose
-//! client stopped reading; answers 408 `request_timeout` to bodies that stall or dribble; and
+//! client never read its (small) answer, and is not held by clients that vanish mid-request or
+//! mid-long-poll; answers 408 `request_timeout` to bodies that stall or dribble; and
 //! closes TCP connections that never finish a TLS handshake after the handshake timeout.
 //!
 //! Every connection goes to loopback only; every loop is bounded in count and time.

@@ -61,8 +61,8 @@ impl TestCa {
         self.dir.join(format!("{name}.pem"))
     }
 
-    /// A serving certificate for `names`, valid from `not_before` to `not_after` (years):
-    /// its certificate and key files.
+    /// A serving certificate for `names`, valid from January 1st of the first year of
+    /// `valid_years` to January 1st of the second: its certificate and key files.
     fn issue(
         &self,
         file_name: &str,
@@ -87,7 +87,7 @@ impl TestCa {
     }
 }
 
-/// Valid now and for decades: rcgen's own default range is wider still.
+/// Valid now and for decades.
 const VALID: (i32, i32) = (2020, 2100);
 const EXPIRED: (i32, i32) = (2020, 2021);
 

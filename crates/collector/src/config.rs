@@ -227,7 +227,7 @@ mod tests {
         let config: CollectorConfig = sitrep_config::parse("").expect("empty is fine");
         assert_eq!(config, CollectorConfig::default());
         let problems = sitrep_config::parse::<CollectorConfig>(
-            "listen = \"nowhere\"\ntls_cert = \"/c.pem\"\n[limits]\nmax_body = \"1KiB\"\nmax_decompresed = \"1GiB\"\n",
+            "listen = \"nowhere\"\ntls_cert = \"/c.pem\"\n[limits]\nmax_body = \"1KiB\"\nmax_decompresed = \"1GiB\"\nbody_read_timeout = \"0s\"\n",
         )
         .expect_err("problems");
         let text: String = problems
@@ -239,6 +239,7 @@ mod tests {
             line 2: tls_cert: set both `tls_cert` and `tls_key`, or neither
             line 4: limits.max_body: must be at least 64KiB
             line 5: limits.max_decompresed: unknown field `max_decompresed`, expected one of `max_body`, `max_decompressed`, `header_read_timeout`, `body_read_timeout`
+            line 6: limits.body_read_timeout: must be at least 1s
         "#]]
         .assert_eq(&text);
     }

@@ -19,8 +19,10 @@ pub mod peripherals;
 
 pub mod parse;
 
+// Public (and hidden) only so the fuzz targets in `fuzz/` reach the Linux parsers.
 #[cfg(target_os = "linux")]
-mod linux;
+#[doc(hidden)]
+pub mod linux;
 #[cfg(target_os = "linux")]
 use linux as platform;
 #[cfg(windows)]

@@ -1,7 +1,7 @@
 //! The `disks` section on Linux: the filesystems that hold data (from mountinfo) and their
 //! space and inode use (from statvfs).
 
-mod mountinfo;
+pub mod mountinfo;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

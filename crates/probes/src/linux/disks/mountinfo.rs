@@ -42,11 +42,13 @@ pub fn parse_mountinfo(text: &str) -> Result<Vec<Mount>, ParseError> {
 }
 
 fn parse_line(line: &str) -> Result<Mount, String> {
-    // Spaces inside paths are escaped as \040, so " - " can only be the separator.
+    // Spaces inside paths are escaped as \040, so " - " can only be the separator. Fields are
+    // split at single spaces, as the kernel joins them: it escapes only space, tab, newline and
+    // backslash, so a path may hold any other whitespace (a vertical tab, a no-break space).
     let (mount_part, filesystem_part) = line
         .split_once(" - ")
         .ok_or_else(|| format!("no \" - \" separator in {line:?}"))?;
-    let mount_fields: Vec<&str> = mount_part.split_whitespace().collect();
+    let mount_fields: Vec<&str> = mount_part.split(' ').collect();
     let [
         _mount_id,
         _parent_id,
@@ -61,7 +63,7 @@ fn parse_line(line: &str) -> Result<Mount, String> {
             "expected at least 6 fields before \" - \" in {line:?}"
         ));
     };
-    let filesystem_fields: Vec<&str> = filesystem_part.split_whitespace().collect();
+    let filesystem_fields: Vec<&str> = filesystem_part.split(' ').collect();
     let [fs_type, source, super_options, ..] = filesystem_fields[..] else {
         return Err(format!("expected 3 fields after \" - \" in {line:?}"));
     };
@@ -127,6 +129,16 @@ mod tests {
         );
         assert_eq!(unescape(r"/mnt/not\08escape\"), r"/mnt/not\08escape\");
         assert_eq!(unescape("/mnt/ünïcode"), "/mnt/ünïcode");
+    }
+
+    /// Found by the `mountinfo` fuzz target (fuzz/regressions/mountinfo/).
+    #[test]
+    fn paths_keep_whitespace_the_kernel_does_not_escape() {
+        let text = "25 30 0:23 / /media/a\u{b}b\u{a0}c rw,nosuid - vfat /dev/sd\u{85}b1 rw\n";
+        let mounts = parse_mountinfo(text).expect("valid mountinfo");
+        assert_eq!(mounts[0].mount_point, "/media/a\u{b}b\u{a0}c");
+        assert_eq!(mounts[0].mount_options, "rw,nosuid");
+        assert_eq!(mounts[0].source, "/dev/sd\u{85}b1");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 mod interfaces;
 mod proxy;
-mod resolv;
-mod route;
+pub mod resolv;
+pub mod route;
 
 use sitrep_snapshot::{Network, Section};
 

@@ -1,8 +1,8 @@
 //! The `os` section on Linux: os-release, kernel, hostname, uptime, timezone, pending reboot
 //! and logged-in users.
 
-mod release;
-mod sessions;
+pub mod release;
+pub mod sessions;
 
 use std::fs;
 use std::io;

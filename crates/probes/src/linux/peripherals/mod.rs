@@ -5,13 +5,13 @@
 //! /proc/asound without a sound card) means there is nothing of that kind: an empty list, not an
 //! error.
 
-mod audio;
+pub mod audio;
 mod bluetooth;
 mod cameras;
 mod displays;
-mod input;
+pub mod input;
 mod pci;
-mod power;
+pub mod power;
 mod printers;
 mod usb;
 

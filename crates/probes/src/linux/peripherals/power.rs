@@ -34,7 +34,17 @@ fn read_power(ctx: &Ctx) -> Result<Power, ReadError> {
 }
 
 fn read_battery(name: String, dir: &Path, peripheral: bool) -> Battery {
-    let number = |file: &str| attribute(dir, file).and_then(|text| text.parse::<u64>().ok());
+    battery_of(name, peripheral, |file| attribute(dir, file))
+}
+
+/// A battery from its attributes (`attribute(file)` is that file's trimmed text, `None` when
+/// missing or empty); apart from the reading so that it is fuzzed without a /sys tree.
+pub fn battery_of(
+    name: String,
+    peripheral: bool,
+    attribute: impl Fn(&str) -> Option<String>,
+) -> Battery {
+    let number = |file: &str| attribute(file).and_then(|text| text.parse::<u64>().ok());
     // Batteries report energy (µWh) or charge (µAh), never both; health is the same ratio.
     let (full, design) = match (number("energy_full"), number("energy_full_design")) {
         (Some(full), Some(design)) => (Some(full), Some(design)),
@@ -42,7 +52,7 @@ fn read_battery(name: String, dir: &Path, peripheral: bool) -> Battery {
     };
     let watt_hours = |file: &str| number(file).map(|microwatt_hours| microwatt_hours as f64 / 1e6);
     Battery {
-        status: attribute(dir, "status")
+        status: attribute("status")
             .map(|text| parse_status(&text))
             .unwrap_or_default(),
         capacity_pct: number("capacity").and_then(|pct| u8::try_from(pct.min(100)).ok()),
@@ -53,9 +63,9 @@ fn read_battery(name: String, dir: &Path, peripheral: bool) -> Battery {
         health_pct: health_pct(full, design),
         energy_full_wh: watt_hours("energy_full"),
         energy_full_design_wh: watt_hours("energy_full_design"),
-        technology: attribute(dir, "technology").filter(|text| text != "Unknown"),
-        model: attribute(dir, "model_name"),
-        manufacturer: attribute(dir, "manufacturer"),
+        technology: attribute("technology").filter(|text| text != "Unknown"),
+        model: attribute("model_name"),
+        manufacturer: attribute("manufacturer"),
         peripheral,
         name,
     }
