@@ -311,6 +311,52 @@ impl Site {
         Ok(serde_json::from_str(&text)?)
     }
 
+    /// The agent's id, from the identity `enroll` saved.
+    pub fn agent_id(&self) -> Result<String, SiteError> {
+        let identity: Value =
+            serde_json::from_slice(&std::fs::read(self.state_dir.join("identity.json"))?)?;
+        Ok(identity["agent_id"]
+            .as_str()
+            .ok_or("identity without agent_id")?
+            .to_string())
+    }
+
+    /// The device's snapshots (newest first), or none while the device does not exist yet.
+    pub fn device_snapshots(&self, token: &str, device: &str) -> Result<Vec<Value>, SiteError> {
+        let (status, body) = self.api(token, "GET", &format!("/api/v1/devices/{device}"), None)?;
+        match status {
+            200 => {
+                let device: Value = serde_json::from_str(&body)?;
+                Ok(device["snapshots"].as_array().cloned().unwrap_or_default())
+            }
+            404 => Ok(Vec::new()),
+            other => Err(format!("GET device: {other}: {body}").into()),
+        }
+    }
+
+    /// Snapshot ids waiting in the agent's spool, oldest first, from `sitrep spool list`; an
+    /// error if the spool has damaged entries.
+    pub fn spooled(&self, config: &Path) -> Result<Vec<String>, SiteError> {
+        let listed = self.agent(config, &["spool", "list"])?;
+        if !listed.status.success() {
+            return Err(format!("spool list: {}", described(&listed)).into());
+        }
+        let text = String::from_utf8_lossy(&listed.stdout);
+        if text.contains("warning:") {
+            return Err(format!("the spool has damaged entries:\n{text}").into());
+        }
+        Ok(text
+            .lines()
+            .filter(|line| {
+                line.split_whitespace()
+                    .next()
+                    .is_some_and(|name| name.ends_with(".snap"))
+            })
+            .filter_map(|line| line.split_whitespace().nth(6))
+            .map(|id| id.trim_end_matches(',').to_string())
+            .collect())
+    }
+
     /// Writes a file in the lab's directory; its path.
     pub fn write(&self, name: impl AsRef<OsStr>, contents: &str) -> Result<PathBuf, SiteError> {
         let path = self.lab.dir().join(name.as_ref());

@@ -64,15 +64,6 @@ const DELIVERY_BOUND: Duration = Duration::from_secs(5);
 /// The requested check runs the probes (3 s at most here) and uploads.
 const STORED_BOUND: Duration = Duration::from_secs(15);
 
-fn agent_id(site: &Site) -> Result<String, SiteError> {
-    let identity: Value =
-        serde_json::from_slice(&std::fs::read(site.state_dir.join("identity.json"))?)?;
-    Ok(identity["agent_id"]
-        .as_str()
-        .ok_or("identity without agent_id")?
-        .to_string())
-}
-
 /// The value of an unlabelled metric of the collector at `base`.
 fn metric(site: &Site, base: &str, name: &str) -> Result<f64, SiteError> {
     let (status, text) = site.api_at(base, "", "GET", "/metrics", None)?;
@@ -124,7 +115,7 @@ fn a_request_made_on_one_replica_wakes_the_agent_polling_another() -> TestResult
     let config = site.write("agent.toml", DAEMON_CONFIG)?;
     site.enroll(&config)?;
     let specialist = site.admin(&["token", "create", "--role", "specialist", "--name", "alice"])?;
-    let device = agent_id(&site)?;
+    let device = site.agent_id()?;
     let daemon = site.spawn_agent("daemon", &config, &["daemon"])?;
     let device_path = format!("/api/v1/devices/{device}");
     wait_for(

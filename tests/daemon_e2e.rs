@@ -47,50 +47,6 @@ fn enrolled(site: &Site, config: &str) -> Result<(PathBuf, String), SiteError> {
     Ok((config, admin))
 }
 
-fn agent_id(site: &Site) -> Result<String, SiteError> {
-    let identity: Value =
-        serde_json::from_slice(&std::fs::read(site.state_dir.join("identity.json"))?)?;
-    Ok(identity["agent_id"]
-        .as_str()
-        .ok_or("identity without agent_id")?
-        .to_string())
-}
-
-/// The device's snapshots (newest first), or none while the device does not exist yet.
-fn device_snapshots(site: &Site, token: &str, device: &str) -> Result<Vec<Value>, SiteError> {
-    let (status, body) = site.api(token, "GET", &format!("/api/v1/devices/{device}"), None)?;
-    match status {
-        200 => {
-            let device: Value = serde_json::from_str(&body)?;
-            Ok(device["snapshots"].as_array().cloned().unwrap_or_default())
-        }
-        404 => Ok(Vec::new()),
-        other => Err(format!("GET device: {other}: {body}").into()),
-    }
-}
-
-/// Snapshot ids waiting in the spool, oldest first, from `sitrep spool list`.
-fn spooled(site: &Site, config: &Path) -> Result<Vec<String>, SiteError> {
-    let listed = site.agent(config, &["spool", "list"])?;
-    if !listed.status.success() {
-        return Err(format!("spool list: {}", described(&listed)).into());
-    }
-    let text = String::from_utf8_lossy(&listed.stdout);
-    if text.contains("warning:") {
-        return Err(format!("the spool has damaged entries:\n{text}").into());
-    }
-    Ok(text
-        .lines()
-        .filter(|line| {
-            line.split_whitespace()
-                .next()
-                .is_some_and(|name| name.ends_with(".snap"))
-        })
-        .filter_map(|line| line.split_whitespace().nth(6))
-        .map(|id| id.trim_end_matches(',').to_string())
-        .collect())
-}
-
 fn daemon_status(site: &Site) -> Value {
     std::fs::read(site.state_dir.join("daemon.json"))
         .ok()
@@ -118,12 +74,12 @@ fn running_daemon(test: &str, config: &str) -> Result<Option<Running>, SiteError
         return Ok(None);
     };
     let (config, admin) = enrolled(&site, config)?;
-    let device = agent_id(&site)?;
+    let device = site.agent_id()?;
     let daemon = start_daemon(&mut site, "daemon-1", &config)?;
     wait_for(
         "the first scheduled snapshot",
         Duration::from_secs(40),
-        || Ok((!device_snapshots(&site, &admin, &device)?.is_empty()).then_some(())),
+        || Ok((!site.device_snapshots(&admin, &device)?.is_empty()).then_some(())),
     )
     .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
     Ok(Some(Running {
@@ -150,7 +106,7 @@ fn an_outage_loses_nothing_and_keeps_the_order() -> TestResult {
 
     site.stop_collector(Signal::TERM)?;
     let during_outage = wait_for("3 snapshots in the spool", Duration::from_secs(40), || {
-        let ids = spooled(&site, &config)?;
+        let ids = site.spooled(&config)?;
         Ok((ids.len() >= 3).then_some(ids))
     })?;
     let status = site.agent(&config, &["status"])?;
@@ -163,7 +119,7 @@ fn an_outage_loses_nothing_and_keeps_the_order() -> TestResult {
         "every spooled snapshot on the collector",
         Duration::from_secs(90),
         || {
-            let snapshots = device_snapshots(&site, &admin, &device)?;
+            let snapshots = site.device_snapshots(&admin, &device)?;
             let ids: HashSet<&str> = snapshots.iter().filter_map(|s| s["id"].as_str()).collect();
             Ok(during_outage
                 .iter()
@@ -310,19 +266,20 @@ fn sigkill_mid_upload_loses_nothing_and_stores_nothing_twice() -> TestResult {
     let config = site.write("agent.toml", DAEMON_CONFIG)?;
     site.enroll_at(&config, &format!("http://127.0.0.1:{}", relay.port))?;
     let admin = site.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
-    let device = agent_id(&site)?;
+    let device = site.agent_id()?;
 
     relay.hold.store(true, Ordering::SeqCst);
     let daemon = start_daemon(&mut site, "daemon-1", &config)?;
     let stored = wait_for("the upload to be stored", Duration::from_secs(30), || {
-        Ok(device_snapshots(&site, &admin, &device)?
+        Ok(site
+            .device_snapshots(&admin, &device)?
             .first()
             .and_then(|s| s["id"].as_str().map(str::to_string)))
     })
     .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
     site.lab
         .stop(daemon, Signal::KILL, Duration::from_secs(10))?;
-    let waiting = spooled(&site, &config)?;
+    let waiting = site.spooled(&config)?;
     assert!(
         waiting.contains(&stored),
         "never acknowledged, so still spooled: {waiting:?} vs {stored}"
@@ -331,7 +288,7 @@ fn sigkill_mid_upload_loses_nothing_and_stores_nothing_twice() -> TestResult {
     relay.hold.store(false, Ordering::SeqCst);
     let daemon = start_daemon(&mut site, "daemon-2", &config)?;
     wait_for("the spool to empty", Duration::from_secs(60), || {
-        let waiting = spooled(&site, &config)?;
+        let waiting = site.spooled(&config)?;
         Ok((!waiting.contains(&stored)).then_some(()))
     })?;
     let log = site.lab.log("daemon-2");
@@ -341,7 +298,7 @@ fn sigkill_mid_upload_loses_nothing_and_stores_nothing_twice() -> TestResult {
                 && line.contains("duplicate=true")),
         "the resent snapshot was recognised as a repeat:\n{log}"
     );
-    let snapshots = device_snapshots(&site, &admin, &device)?;
+    let snapshots = site.device_snapshots(&admin, &device)?;
     assert_eq!(
         snapshots
             .iter()
@@ -372,18 +329,18 @@ fn sigkill_mid_upload_loses_nothing_and_stores_nothing_twice() -> TestResult {
         if let Some(id) = text.split_whitespace().nth(2) {
             acknowledged.insert(id.to_string());
         }
-        seen.extend(spooled(&site, &config)?);
+        seen.extend(site.spooled(&config)?);
     }
     let flushed = site.agent(&config, &["spool", "flush"])?;
     assert!(flushed.status.success(), "{}", described(&flushed));
-    assert!(spooled(&site, &config)?.is_empty());
+    assert!(site.spooled(&config)?.is_empty());
     let leftovers: Vec<_> = std::fs::read_dir(site.state_dir.join("spool"))?
         .flatten()
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let snapshots = device_snapshots(&site, &admin, &device)?;
+    let snapshots = site.device_snapshots(&admin, &device)?;
     for id in seen.iter().chain(&acknowledged) {
         assert_eq!(
             snapshots.iter().filter(|s| s["id"] == id.as_str()).count(),
@@ -427,7 +384,7 @@ timeout = "3s"
 deadline = "4s"
 "#;
     let (config, admin) = enrolled(&site, config)?;
-    let device = agent_id(&site)?;
+    let device = site.agent_id()?;
     let daemon = start_daemon(&mut site, "daemon", &config)?;
     probe_connected
         .recv_timeout(Duration::from_secs(20))
@@ -442,7 +399,7 @@ deadline = "4s"
         "the daemon waited for the check: {:?}",
         stopping.elapsed()
     );
-    let snapshots = device_snapshots(&site, &admin, &device)?;
+    let snapshots = site.device_snapshots(&admin, &device)?;
     assert_eq!(
         snapshots.len(),
         1,
@@ -597,7 +554,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
         "snapshots kept in the spool",
         Duration::from_secs(30),
         || {
-            let ids = spooled(&site, &config)?;
+            let ids = site.spooled(&config)?;
             Ok((ids.len() >= 2).then_some(ids))
         },
     )?;
@@ -614,7 +571,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
     )?;
     site.lab.signal(daemon, Signal::HUP)?;
     let new_device = wait_for("a new enrollment", Duration::from_secs(60), || {
-        let id = agent_id(&site)?;
+        let id = site.agent_id()?;
         Ok((id != old_device).then_some(id))
     })
     .map_err(|error| format!("{error}\n{}", site.lab.log("daemon-1")))?;
@@ -622,7 +579,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
         "the kept snapshots on the new device",
         Duration::from_secs(60),
         || {
-            let snapshots = device_snapshots(&site, &admin, &new_device)?;
+            let snapshots = site.device_snapshots(&admin, &new_device)?;
             let ids: HashSet<String> = snapshots
                 .iter()
                 .filter_map(|s| s["id"].as_str().map(str::to_string))

@@ -5,6 +5,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// The size of the probe file of [`StateDir::check_writable`]: a page, more than the identity
+/// or a pseudonym key takes.
+const WRITE_CHECK_BYTES: usize = 4096;
+
 /// A file in the state dir could not be read or written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot {action} {path}: {source}")]
@@ -101,8 +105,10 @@ impl StateDir {
     }
 
     /// Fails unless a file can be written here, so `enroll` finds out before it spends a token.
+    /// The probe is as large as the files written here, so a full disk fails it too (an empty
+    /// file needs no room).
     pub fn check_writable(&self) -> Result<(), StateError> {
-        let temp = self.write_temp("write-check", b"")?;
+        let temp = self.write_temp("write-check", &[0; WRITE_CHECK_BYTES])?;
         fs::remove_file(&temp).map_err(StateError::new("remove", &temp))
     }
 
@@ -116,7 +122,8 @@ impl StateDir {
         })();
         written.map_err(|error| {
             let _ = fs::remove_file(&temp);
-            StateError::new("write", &temp)(error)
+            // The temp file is gone; the file the caller asked for is what failed.
+            StateError::new("write", &self.file(name))(error)
         })?;
         Ok(temp)
     }

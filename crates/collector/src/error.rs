@@ -2,7 +2,7 @@
 //! `{"error": {"code", "message"}}`. Server faults are logged with a request id and answered
 //! with only `internal` and that id, never SQL, paths or other internals.
 
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -11,6 +11,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::store::StoreError;
+
+/// What a `storage_full` answer asks clients to wait: freeing disk space takes a person.
+const STORAGE_FULL_RETRY_AFTER: &str = "60";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -63,6 +66,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the store does not answer")]
     NotReady,
+    /// The store's disk is full: nothing was written, and the same request may succeed later.
+    #[error("the collector's storage is full: nothing was stored; send it again later")]
+    StorageFull,
     /// An external helpdesk failed the request; `unavailable` when trying later may help.
     #[error("{message}")]
     Helpdesk { unavailable: bool, message: String },
@@ -125,6 +131,7 @@ impl ApiError {
             }
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Helpdesk {
                 unavailable: true, ..
             } => StatusCode::SERVICE_UNAVAILABLE,
@@ -158,6 +165,7 @@ impl ApiError {
             ApiError::Unprocessable { code, .. } => code,
             ApiError::Conflict(_) => "conflict",
             ApiError::NotReady => "not_ready",
+            ApiError::StorageFull => "storage_full",
             ApiError::Helpdesk {
                 unavailable: true, ..
             } => "helpdesk_unavailable",
@@ -207,6 +215,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::INSUFFICIENT_STORAGE {
+            response.headers_mut().insert(
+                RETRY_AFTER,
+                HeaderValue::from_static(STORAGE_FULL_RETRY_AFTER),
+            );
+        }
         response
     }
 }
@@ -214,6 +228,8 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
+            // The writer logged why; agents keep the snapshot and send it again later.
+            error if error.is_storage_full() => ApiError::StorageFull,
             StoreError::NotFound { what, id } => ApiError::NotFound { what, id },
             StoreError::InvalidEnrollmentToken => ApiError::InvalidEnrollmentToken,
             StoreError::SnapshotOfAnotherAgent(_) => ApiError::Conflict(error.to_string()),

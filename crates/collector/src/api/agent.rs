@@ -101,6 +101,7 @@ pub struct SendParams {
         (status = 413, description = "`payload_too_large`, as sent or decompressed", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type` or `unsupported_encoding`", body = ErrorBody),
         (status = 422, description = "`unsupported_schema_version` or `invalid_body`", body = ErrorBody),
+        (status = 507, description = "`storage_full`: the collector's disk is full, nothing was stored; send again after `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn send_snapshot(
@@ -188,6 +189,7 @@ pub struct HelpBody {
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type` or `unsupported_encoding`", body = ErrorBody),
         (status = 422, description = "`invalid_text`, `unsupported_schema_version` or `invalid_body`", body = ErrorBody),
+        (status = 507, description = "`storage_full`: the collector's disk is full, nothing was stored; send again after `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn ask_for_help(

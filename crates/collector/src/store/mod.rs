@@ -174,6 +174,29 @@ pub enum StoreError {
     Decompress { id: Uuid, source: std::io::Error },
 }
 
+/// SQLite's `SQLITE_FULL` ("database or disk is full") and PostgreSQL's `disk_full` SQLSTATE.
+const STORAGE_FULL_CODES: [&str; 2] = ["13", "53100"];
+
+impl StoreError {
+    /// Whether the database failed for want of disk space: nothing was written, and the same
+    /// write may succeed once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        let database_error = match self {
+            StoreError::Database(error) | StoreError::Open { source: error, .. } => error,
+            StoreError::Commit(error) => error.as_ref(),
+            StoreError::Unavailable(cause) => return cause.is_storage_full(),
+            _ => return false,
+        };
+        match database_error {
+            sqlx::Error::Database(error) => error
+                .code()
+                .is_some_and(|code| STORAGE_FULL_CODES.contains(&code.as_ref())),
+            sqlx::Error::Io(error) => error.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
+}
+
 /// A handle on the database; cheap to clone (pools, a channel and a few `Arc`s).
 #[derive(Debug, Clone)]
 pub struct Store {

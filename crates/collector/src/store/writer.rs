@@ -208,9 +208,17 @@ async fn run(
                 }
             },
         };
-        if !commit(current, begin, batch).await && current.ping().await.is_err() {
-            tracing::warn!("the database writer lost its connection; opening a new one");
-            connection = None;
+        // A batch that did not commit leaves the connection in a state sqlx may not know: when
+        // SQLite fails a COMMIT for want of disk space it has rolled the transaction back
+        // itself, sqlx's queued ROLLBACK then fails, and sqlx refuses every later BEGIN on that
+        // connection. The next batch gets a fresh one; failed batches are rare enough for that.
+        if !commit(current, begin, batch).await {
+            tracing::warn!("a batch of writes failed; the writer opens a new connection");
+            if let Some(failed) = connection.take()
+                && let Err(error) = failed.close().await
+            {
+                tracing::debug!(%error, "closing the connection of the failed batch");
+            }
         }
     }
     if let Some(connection) = connection
