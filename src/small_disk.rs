@@ -3,7 +3,7 @@
 //! if a process still holds it), also when the test panicked.
 
 use std::ffi::CString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -111,13 +111,6 @@ impl SmallDisk {
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(error) => Err(DiskError::io(format!("remove {}", path.display()))(error)),
         }
-    }
-
-    /// The filler's size, for messages.
-    pub fn filler_bytes(&self) -> u64 {
-        File::open(self.dir.join(FILLER))
-            .and_then(|file| file.metadata())
-            .map_or(0, |metadata| metadata.len())
     }
 }
 

@@ -212,50 +212,28 @@ impl Spool {
         }
 
         let _lock = self.lock()?;
-        let present = self.entry_files()?;
-        let name = next_name(present.last().map(|(name, _)| name.as_str()));
+        let mut present = self.entry_files()?;
         let mut bytes: u64 = present.iter().map(|(_, size)| size).sum();
-        let mut over_bounds = Vec::new();
-        for (oldest, oldest_size) in &present {
-            if present.len() - over_bounds.len() < self.limits.max_items as usize
-                && bytes + size <= self.limits.max_bytes
-            {
-                break;
-            }
-            over_bounds.push(oldest.as_str());
+        let mut dropped = 0;
+        while !present.is_empty()
+            && (present.len() >= self.limits.max_items as usize
+                || bytes + size > self.limits.max_bytes)
+        {
+            let (oldest, oldest_size) = present.remove(0);
+            remove_if_present(&self.dir.join(&oldest))?;
+            tracing::warn!(entry = %oldest, "spool full: dropped its oldest snapshot");
             bytes -= oldest_size;
+            dropped += 1;
         }
-        // The new entry is written before the old ones go, so a write that fails (a full disk)
-        // costs no entry already kept. Only when the disk is full and the bounds drop entries
-        // anyway do they go first, to make the room.
-        match self.files.write(&name, &contents) {
-            Ok(()) => self.drop_oldest(&over_bounds)?,
-            Err(error) if is_storage_full(&error) && !over_bounds.is_empty() => {
-                self.drop_oldest(&over_bounds)?;
-                self.files.write(&name, &contents)?;
-            }
-            Err(error) => return Err(error.into()),
+        if dropped > 0 {
+            self.update_counters(|counters| {
+                counters.dropped_total += dropped;
+                counters.dropped_unreported += dropped;
+            })?;
         }
-        Ok(Pushed {
-            name,
-            dropped: over_bounds.len() as u64,
-        })
-    }
-
-    /// Removes entries the bounds no longer allow, and counts them.
-    fn drop_oldest(&self, names: &[&str]) -> Result<(), SpoolError> {
-        if names.is_empty() {
-            return Ok(());
-        }
-        for name in names {
-            remove_if_present(&self.dir.join(name))?;
-            tracing::warn!(entry = %name, "spool full: dropped its oldest snapshot");
-        }
-        let dropped = names.len() as u64;
-        self.update_counters(|counters| {
-            counters.dropped_total += dropped;
-            counters.dropped_unreported += dropped;
-        })
+        let name = next_name(present.last().map(|(name, _)| name.as_str()));
+        self.files.write(&name, &contents)?;
+        Ok(Pushed { name, dropped })
     }
 
     /// The entries, oldest first. Damaged ones are moved aside on the way, each with a warning.
@@ -503,14 +481,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
-}
-
-/// A write that failed for want of space: the disk is full, or the account's quota is.
-fn is_storage_full(error: &StateError) -> bool {
-    matches!(
-        error.source.kind(),
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
-    )
 }
 
 fn remove_if_present(path: &Path) -> Result<(), SpoolError> {
