@@ -9,6 +9,7 @@ pub mod diff;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
+pub mod send_timeout;
 #[cfg(unix)]
 pub mod service_manager;
 pub mod store;

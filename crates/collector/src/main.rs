@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sitrep_collector::config::CollectorConfig;
+use sitrep_collector::send_timeout::{SEND_TIMEOUT, SendTimeoutAcceptor};
 use sitrep_collector::store::{self, Actor, Role, Store};
 use sitrep_collector::{AppState, app, delivery, tls};
 use sitrep_config::{ConfigError, HumanDuration};
@@ -358,7 +359,8 @@ const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 /// Serves `state` on `listen` until a shutdown signal. Every connection is bounded in time
 /// until it carries a request: the TLS handshake (`TLS_HANDSHAKE_TIMEOUT`), then the first
 /// request's arrival and each later request's headers (`header_read_timeout`, which also closes
-/// idle HTTP/1.1 connections); bodies are bounded by `Limits::body_read_timeout` in the handlers.
+/// idle HTTP/1.1 connections); bodies are bounded by `Limits::body_read_timeout` in the handlers,
+/// and answers by the send timeout while the client does not read them.
 /// Requests themselves are not: a long-poll holds its request for up to a minute by design.
 async fn serve(
     state: AppState,
@@ -383,7 +385,7 @@ async fn serve(
         }
         println_out(&format!("sitrep-collector listening on http://{bound}"))?;
         ready();
-        let server = axum_server::from_tcp(listener)?.acceptor(tcp_acceptor());
+        let server = axum_server::from_tcp(listener)?.acceptor(connection_acceptor());
         bound_connections(server, header_read_timeout)
             .handle(handle)
             .serve(service)
@@ -404,7 +406,7 @@ async fn serve(
         let config = axum_server::tls_rustls::RustlsConfig::from_config(certificate.config);
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
             .handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
-            .acceptor(tcp_acceptor());
+            .acceptor(connection_acceptor());
         let server = axum_server::from_tcp(listener)?.acceptor(acceptor);
         bound_connections(server, header_read_timeout)
             .handle(handle)
@@ -415,16 +417,18 @@ async fn serve(
     Ok(())
 }
 
-fn tcp_acceptor() -> axum_server::accept::TcpConfigAcceptor {
+/// Every accepted socket: TCP keepalive on, writes under the send timeout.
+fn connection_acceptor() -> SendTimeoutAcceptor<axum_server::accept::TcpConfigAcceptor> {
     use axum_server::accept::{TcpConfigAcceptor, TcpKeepaliveConfig, TcpSocketConfig};
-    TcpConfigAcceptor::new(
+    let tcp = TcpConfigAcceptor::new(
         TcpSocketConfig::new().keepalive(
             TcpKeepaliveConfig::new()
                 .time(TCP_KEEPALIVE_IDLE)
                 .interval(TCP_KEEPALIVE_INTERVAL)
                 .retries(TCP_KEEPALIVE_PROBES),
         ),
-    )
+    );
+    SendTimeoutAcceptor::new(tcp, SEND_TIMEOUT)
 }
 
 /// The time limits before a request is dispatched (see [`serve`]). hyper's HTTP/1 header timer
