@@ -5,7 +5,9 @@
 //! Pseudonyms keep each field's type so the snapshot stays valid: `host-3f9a2c1b`,
 //! `user-9b1c07d2`, a locally administered MAC `02:xx:xx:xx:xx:xx`, IPv4 in the reserved
 //! 240.0.0.0/4 block (first octet 240 to 254, never the broadcast address) and IPv6 in the
-//! documentation prefix 2001:db8::/32. Loopback, unspecified and multicast addresses say nothing
+//! documentation prefix 2001:db8::/32. An EUI-64 IPv6 address spells out its MAC, so with MACs
+//! hidden and addresses not, its interface identifier becomes that of the MAC's pseudonym (the
+//! network part stays, and the address still matches its interface's MAC). Loopback, unspecified and multicast addresses say nothing
 //! about the machine and stay as they are, so the report still reads sensibly.
 
 use std::fmt;
@@ -153,17 +155,50 @@ impl Pseudonyms {
         if canonical.bytes().all(|b| b == b'0' || b == b':') {
             return mac.to_string();
         }
-        let digest = self.digest("mac", canonical.as_bytes());
-        format!("02:{}", colon_hex(&digest[..5]))
+        colon_hex(&self.mac_octets(&canonical))
     }
 
-    pub fn ip(&self, address: IpAddr) -> IpAddr {
-        if !self.kinds.ip
-            || address.is_loopback()
-            || address.is_unspecified()
-            || address.is_multicast()
-        {
+    /// The pseudonym of a MAC in canonical form (lower case, colons).
+    fn mac_octets(&self, canonical: &str) -> [u8; 6] {
+        let digest = self.digest("mac", canonical.as_bytes());
+        [0x02, digest[0], digest[1], digest[2], digest[3], digest[4]]
+    }
+
+    /// An EUI-64 address (`ff:fe` in the middle of its interface identifier) with the
+    /// identifier of its MAC's pseudonym; any other address as it is.
+    fn eui64_with_mac_pseudonym(&self, address: Ipv6Addr) -> Ipv6Addr {
+        let mut octets = address.octets();
+        if octets[11..13] != [0xff, 0xfe] {
             return address;
+        }
+        let mac = [
+            octets[8] ^ 0x02,
+            octets[9],
+            octets[10],
+            octets[13],
+            octets[14],
+            octets[15],
+        ];
+        if mac == [0; 6] {
+            return address;
+        }
+        let [a, b, c, d, e, f] = self.mac_octets(&colon_hex(&mac));
+        octets[8..].copy_from_slice(&[a ^ 0x02, b, c, 0xff, 0xfe, d, e, f]);
+        Ipv6Addr::from(octets)
+    }
+
+    /// With `ip`, any address but loopback, unspecified, multicast and broadcast. With `mac`
+    /// alone, the interface identifier of an EUI-64 IPv6 address (SLAAC's, RFC 4291 appendix
+    /// A), which spells out the MAC: it becomes that of the MAC's pseudonym, the network stays.
+    pub fn ip(&self, address: IpAddr) -> IpAddr {
+        if address.is_loopback() || address.is_unspecified() || address.is_multicast() {
+            return address;
+        }
+        if !self.kinds.ip {
+            return match address {
+                IpAddr::V6(v6) if self.kinds.mac => IpAddr::V6(self.eui64_with_mac_pseudonym(v6)),
+                _ => address,
+            };
         }
         match address {
             IpAddr::V4(v4) if v4.is_broadcast() => address,
@@ -273,6 +308,37 @@ mod tests {
         let a: IpAddr = "10.0.0.1".parse().expect("ip");
         assert_eq!(p.ip(a), p.ip(a));
         assert_ne!(p.ip(a), p.ip("10.0.0.12".parse().expect("ip")));
+    }
+
+    /// Found by the redaction property: with `mac` alone, the SLAAC address of an interface
+    /// still spelled out the MAC that its `mac` field hid.
+    #[test]
+    fn mac_alone_rewrites_the_eui64_addresses_that_spell_it() {
+        let mac_only = Pseudonyms::with_key(
+            &[7; 32],
+            Kinds {
+                mac: true,
+                ..Kinds::default()
+            },
+        );
+        let slaac: IpAddr = "fe80::3e22:fbff:fe12:3456".parse().expect("ip");
+        let IpAddr::V6(rewritten) = mac_only.ip(slaac) else {
+            panic!("IPv6 stays IPv6");
+        };
+        let pseudonym = mac_only.mac("3c:22:fb:12:34:56");
+        let pseudonym: Vec<u8> = pseudonym
+            .split(':')
+            .map(|pair| u8::from_str_radix(pair, 16).expect("hex"))
+            .collect();
+        let mut expected = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 0];
+        expected[8..11].copy_from_slice(&pseudonym[..3]);
+        expected[8] ^= 0x02;
+        expected[13..].copy_from_slice(&pseudonym[3..]);
+        assert_eq!(rewritten, Ipv6Addr::from(expected));
+        for kept in ["2a01:4f8::1", "192.168.1.23", "fe80::200:ff:fe00:0"] {
+            let address: IpAddr = kept.parse().expect("ip");
+            assert_eq!(mac_only.ip(address), address, "not EUI-64, or of no MAC");
+        }
     }
 
     #[test]

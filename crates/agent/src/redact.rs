@@ -276,26 +276,72 @@ impl<'p> Redactor<'p> {
         out
     }
 
+    /// Replaces each MAC and IPv6 address of a run, the longest starting at the run's start or
+    /// after a `:` or `-` (a label glued on, as in `addr:60-BD-8D-F6-47-C8` or `mac:3c:22:...`,
+    /// puts hex letters and a separator before the address), then the dotted quads between them.
     fn addresses_in_run(&self, run: &str) -> String {
-        // Separators at the edges are punctuation around the address, not part of it.
-        let core_start = run.len() - run.trim_start_matches(['.', '-']).len();
-        let core_end = run.trim_end_matches(['.', ':', '-']).len().max(core_start);
-        let (head, core, tail) = (
-            &run[..core_start],
-            &run[core_start..core_end],
-            &run[core_end..],
-        );
-        if is_mac(core) {
-            return format!("{head}{}{tail}", self.pseudonyms.mac(core));
-        }
-        if core.contains(':')
-            && let Ok(v6) = core.parse::<Ipv6Addr>()
-        {
-            return format!("{head}{}{tail}", self.pseudonyms.ip(IpAddr::V6(v6)));
-        }
-        // Otherwise look for dotted quads inside, as in `10.0.0.1:53` or `10.0.0.1-10.0.0.9`.
         let mut out = String::with_capacity(run.len());
-        let mut rest = run;
+        let mut copied = 0;
+        let mut at = 0;
+        while at < run.len() {
+            match self.mac_or_ipv6_at(run, at) {
+                Some((end, pseudonym)) => {
+                    out.push_str(&self.dotted_quads(&run[copied..at]));
+                    out.push_str(&pseudonym);
+                    at = end;
+                    copied = end;
+                }
+                None => at = next_address_start(run, at),
+            }
+        }
+        out.push_str(&self.dotted_quads(&run[copied..]));
+        out
+    }
+
+    /// The longest MAC or IPv6 address at `run[at..]` that ends at a separator or the run's
+    /// end (so `10.0.0.1` is never cut out of `10.0.0.12`), with its end and its pseudonym.
+    fn mac_or_ipv6_at(&self, run: &str, at: usize) -> Option<(usize, String)> {
+        // The longest textual IPv6 address, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`.
+        const LONGEST: usize = 45;
+        (at + 1..=run.len().min(at + LONGEST))
+            .rev()
+            .filter(|&end| end == run.len() || run[end..].starts_with([':', '-', '.']))
+            .find_map(|end| {
+                let candidate = &run[at..end];
+                let after = &run.as_bytes()[end..];
+                if is_mac(candidate) {
+                    // Six pairs and a seventh: a label's `ac` glued on, as in
+                    // `mac:3c:22:fb:12:34:56`, makes the first pair; the six that count are
+                    // the last.
+                    let seventh_pair = after.len() >= 3
+                        && after[0] == candidate.as_bytes()[2]
+                        && after[1..3].iter().all(u8::is_ascii_hexdigit)
+                        && !after.get(3).is_some_and(u8::is_ascii_hexdigit);
+                    return (!seventh_pair).then(|| (end, self.pseudonyms.mac(candidate)));
+                }
+                // Cut out of a longer run of groups (`ac:fe80:0:0:0:0:0:0:1`): not this one.
+                if after.first() == Some(&b':') && after.get(1).is_some_and(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                // Two groups at least: `e::` in `Note::` is a word, not an address.
+                let groups = candidate
+                    .split(':')
+                    .filter(|group| !group.is_empty())
+                    .count();
+                match candidate.parse::<Ipv6Addr>() {
+                    Ok(v6) if groups >= 2 => {
+                        Some((end, self.pseudonyms.ip(IpAddr::V6(v6)).to_string()))
+                    }
+                    _ => None,
+                }
+            })
+    }
+
+    /// Replaces the dotted quads in text without MACs or IPv6 addresses, as in `10.0.0.1:53` or
+    /// `10.0.0.1-10.0.0.9`.
+    fn dotted_quads(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
         let is_quad_char = |c: char| c.is_ascii_digit() || c == '.';
         while let Some(start) = rest.find(is_quad_char) {
             out.push_str(&rest[..start]);
@@ -318,6 +364,15 @@ impl<'p> Redactor<'p> {
         out.push_str(rest);
         out
     }
+}
+
+/// Where the next address may start in a run after `at`: after a `:` or `-`, but not inside
+/// `::`. Runs hold only ASCII, so every index is a char boundary.
+fn next_address_start(run: &str, at: usize) -> usize {
+    let bytes = run.as_bytes();
+    (at + 1..run.len())
+        .find(|&i| matches!(bytes[i - 1], b':' | b'-') && bytes[i] != b':')
+        .unwrap_or(run.len())
 }
 
 /// Six pairs of hex digits joined by one kind of separator, `:` or `-`.
@@ -354,6 +409,8 @@ fn is_whole_name(text: &str, start: usize, end: usize) -> bool {
     !joined_before && !joined_after
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,6 +625,34 @@ mod tests {
             redactor.text("ünïcode, 127.0.0.1 ok"),
             "ünïcode, 127.0.0.1 ok"
         );
+    }
+
+    /// Found by the redaction property: a label glued to an address (`addr:`, `mac:`) made the
+    /// run of address characters longer than the address, and the address stayed.
+    #[test]
+    fn a_label_glued_to_an_address_does_not_hide_it() {
+        let snapshot = realistic_snapshot();
+        let p = all_kinds();
+        let redactor = Redactor::new(&p, &snapshot);
+        let mac = p.mac("60:bd:8d:f6:47:c8");
+        let v6 = p.ip(ip("fe80::1"));
+        for (text, expected) in [
+            ("addr:60-BD-8D-F6-47-C8", format!("addr:{mac}")),
+            ("mac:60:bd:8d:f6:47:c8", format!("mac:{mac}")),
+            ("addr:fe80::1", format!("addr:{v6}")),
+            (
+                "mac:fe80:0000:0000:0000:0000:0000:0000:0001",
+                format!("mac:{v6}"),
+            ),
+            ("id-fe80::1.", format!("id-{v6}.")),
+            ("60-BD-8D-F6-47-C8-eth0", format!("{mac}-eth0")),
+            (
+                "Note:: 6.1.0-18 1.2.3.4.5",
+                "Note:: 6.1.0-18 1.2.3.4.5".to_string(),
+            ),
+        ] {
+            assert_eq!(redactor.text(text), expected, "{text}");
+        }
     }
 
     #[test]
