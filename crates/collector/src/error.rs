@@ -263,3 +263,24 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A write refused for want of disk space is for the client to send again, not a fault.
+    #[test]
+    fn a_full_disk_is_507_storage_full_with_retry_after() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let error = ApiError::from(StoreError::Commit(Arc::new(sqlx::Error::Io(full))));
+        assert_eq!(error.code(), "storage_full");
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(response.headers()[RETRY_AFTER], STORAGE_FULL_RETRY_AFTER);
+
+        let closed = ApiError::from(StoreError::Commit(Arc::new(sqlx::Error::PoolClosed)));
+        assert_eq!(closed.code(), "internal");
+    }
+}
