@@ -28,15 +28,19 @@ impl Binaries {
     /// them), and copies them aside.
     pub(crate) fn build() -> anyhow::Result<Binaries> {
         let root = workspace_root()?;
-        println!("building sitrep-agent and sitrep-collector (release) ...");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--locked", "--quiet"])
-            .args(["-p", "sitrep-agent", "-p", "sitrep-collector"])
-            .current_dir(&root)
-            .status()
-            .context("cannot run cargo")?;
-        if !status.success() {
-            bail!("the release build failed");
+        // One package per build, as `cargo deb -p` builds what ships: built together, cargo
+        // unifies their dependencies' features and the agent carries the collector's (about
+        // 0.8 MB more, and more pages resident).
+        for package in ["sitrep-agent", "sitrep-collector"] {
+            println!("building {package} (release) ...");
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--release", "--locked", "--quiet", "-p", package])
+                .current_dir(&root)
+                .status()
+                .context("cannot run cargo")?;
+            if !status.success() {
+                bail!("the release build of {package} failed");
+            }
         }
         let copies = tempfile::Builder::new()
             .prefix("sitrep-bench-")
