@@ -23,6 +23,9 @@ use crate::pin::{Fingerprint, PinMismatch, PinnedCertVerifier};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// An idle connection is let go before the collector closes it (its `limits.header_read_timeout`,
+/// 30 s by default): reusing one the collector is closing at that moment would fail the request.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Answers are a few hundred bytes; anything much larger is not a collector talking.
 const MAX_ANSWER_BYTES: usize = 64 << 10;
 const ZSTD_LEVEL: i32 = 3;
@@ -291,6 +294,7 @@ impl CollectorClient {
             .user_agent(concat!("sitrep/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             // A redirect would carry the upload somewhere enrollment never agreed to.
             .redirect(reqwest::redirect::Policy::none());
         if is_loopback(&base) {
