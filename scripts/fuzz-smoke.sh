@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-10}
 fixtures=crates/probes/tests/fixtures
-corpus=fuzz/corpus
+# Made afresh on every run; two runs side by side each need their own.
+corpus=${FUZZ_CORPUS:-fuzz/corpus}
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version '^0.13' --locked
 # The ingest seeds are compressed as agents send them.
@@ -161,7 +162,7 @@ for target in "${targets[@]}"; do
         "${fuzz[@]}" run "${build_flags[@]}" "$target" fuzz/regressions/"$target"/* -- "${run_flags[@]}"
     fi
     echo "== fuzz $target: ${seconds}s from $(find "$corpus/$target" -type f | wc -l) seeds"
-    log=fuzz/target/$target.log
+    log=$corpus/$target.log
     if ! "${fuzz[@]}" run "${build_flags[@]}" "$target" "$corpus/$target" -- \
         "${run_flags[@]}" -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
         tail -n 60 "$log"

@@ -90,3 +90,8 @@ cargo check -p sitrep-agent --target x86_64-apple-darwin --locked
 cargo clippy -p sitrep-agent --target x86_64-apple-darwin --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+
+# Fuzzing (fuzz/): replays the kept crash reproducers and runs each target for ten seconds on
+# corpora seeded from the fixtures; installs cargo-fuzz when missing.
+echo "== fuzz smoke"
+bash scripts/fuzz-smoke.sh

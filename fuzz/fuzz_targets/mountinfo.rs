@@ -1,6 +1,6 @@
 //! Fuzzes `parse_mountinfo` (/proc/self/mountinfo): one mount per non-blank line, and any path
 //! escaped as the kernel escapes it (space, tab, newline and backslash as octal) reads back as
-//! itself, as mount point, root and source.
+//! itself, as root, mount point (both absolute) and source.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -26,14 +26,16 @@ fuzz_target!(|data: &[u8]| {
     if escaped.is_empty() {
         return;
     }
-    let line = format!("36 35 8:1 {escaped} {escaped} rw,relatime shared:1 - ext4 {escaped} rw\n");
+    // Roots and mount points are absolute paths; the source can be anything.
+    let line =
+        format!("36 35 8:1 /{escaped} /{escaped} rw,relatime shared:1 - ext4 {escaped} rw\n");
     let mounts = parse_mountinfo(&line).expect("a well-formed line parses");
     let [mount] = &mounts[..] else {
         panic!("one line, {} mounts", mounts.len());
     };
     assert_eq!(mount.device_number, (8, 1));
-    assert_eq!(mount.root, text);
-    assert_eq!(mount.mount_point, text);
+    assert_eq!(mount.root, format!("/{text}"));
+    assert_eq!(mount.mount_point, format!("/{text}"));
     assert_eq!(mount.source, text);
     assert_eq!(
         (

@@ -73,11 +73,13 @@ fn parse_swap_usage(value: &str) -> (u64, u64) {
             .nth(1)?
             .split_whitespace()
             .next()?;
-        let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+        // The unit is the last character, which need not be one byte in text we did not check.
+        let unit = text.chars().next_back()?;
+        let number = &text[..text.len() - unit.len_utf8()];
         let scale = match unit {
-            "K" => 1024.0,
-            "M" => 1024.0 * 1024.0,
-            "G" => 1024.0 * 1024.0 * 1024.0,
+            'K' => 1024.0,
+            'M' => 1024.0 * 1024.0,
+            'G' => 1024.0 * 1024.0 * 1024.0,
             _ => return None,
         };
         // Whole bytes are enough; the figure is a positive fraction of the memory size.
@@ -102,9 +104,10 @@ pub fn available_memory(vm_stat: &str, total: u64) -> Result<u64, ParseError> {
             .and_then(|value| value.trim_end_matches('.').parse().ok())
             .ok_or_else(|| ParseError::new(0, format!("vm_stat printed no \"{name}\"")))
     };
-    let used = pages("Anonymous pages")?.saturating_sub(pages("Pages purgeable")?)
-        + pages("Pages wired down")?
-        + pages("Pages occupied by compressor")?;
+    let used = pages("Anonymous pages")?
+        .saturating_sub(pages("Pages purgeable")?)
+        .saturating_add(pages("Pages wired down")?)
+        .saturating_add(pages("Pages occupied by compressor")?);
     Ok(total.saturating_sub(used.saturating_mul(page_size)))
 }
 
@@ -114,6 +117,28 @@ mod tests {
 
     use super::*;
     use crate::parse::macos::tests_support::fixture;
+
+    /// Found by the `macos` fuzz target (fuzz/regressions/macos/).
+    #[test]
+    fn swap_figures_ending_in_other_characters_are_no_figures() {
+        assert_eq!(
+            parse_swap_usage("total = 2048.00\u{fffd}  used = 0.00M  free = 1.00M"),
+            (0, 1024 * 1024)
+        );
+        assert_eq!(parse_swap_usage("total = \u{e9}  free = "), (0, 0));
+    }
+
+    /// Page counts near 2^64 saturate rather than overflow (seen while fixing the above).
+    #[test]
+    fn huge_page_counts_saturate() {
+        let vm_stat = format!(
+            "Mach Virtual Memory Statistics: (page size of 16384 bytes)\n\
+             Anonymous pages: {max}.\nPages purgeable: 0.\nPages wired down: {max}.\n\
+             Pages occupied by compressor: {max}.\n",
+            max = u64::MAX
+        );
+        assert_eq!(available_memory(&vm_stat, 1 << 34), Ok(0));
+    }
 
     #[test]
     fn macbook_pro_m2() {
