@@ -142,12 +142,16 @@ fn dechunk(mut bytes: &[u8]) -> Result<Option<Vec<u8>>, HttpError> {
             // Trailers, if any, end with an empty line; cupsd sends none.
             return Ok(find(&bytes[data_start..], b"\r\n").map(|_| body));
         }
-        let Some(data) = bytes.get(data_start..data_start + size) else {
+        // A size near usize::MAX is no chunk that could ever arrive.
+        let data_end = data_start
+            .checked_add(size)
+            .ok_or_else(|| HttpError::Malformed(format!("chunk size {size_text:?}")))?;
+        let Some(data) = bytes.get(data_start..data_end) else {
             return Ok(None);
         };
         body.extend_from_slice(data);
-        match bytes.get(data_start + size..data_start + size + 2) {
-            Some(b"\r\n") => bytes = &bytes[data_start + size + 2..],
+        match bytes.get(data_end..data_end + 2) {
+            Some(b"\r\n") => bytes = &bytes[data_end + 2..],
             Some(_) => {
                 return Err(HttpError::Malformed(
                     "chunk not followed by CRLF".to_owned(),
@@ -172,6 +176,18 @@ mod tests {
         parse_response(bytes, false)
             .expect("well-formed")
             .expect("complete")
+    }
+
+    /// Seen while writing the `cups_http` fuzz target (its input is kept in
+    /// fuzz/regressions/cups_http/): the size plus its offset overflowed.
+    #[test]
+    fn chunk_sizes_beyond_memory_are_malformed() {
+        let response =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab";
+        assert!(matches!(
+            parse_response(response, false),
+            Err(HttpError::Malformed(message)) if message.contains("ffffffffffffffff")
+        ));
     }
 
     #[test]
