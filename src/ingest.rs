@@ -269,6 +269,50 @@ pub async fn enroll(
     })
 }
 
+/// A collector serving plain HTTP on loopback, with an enrollment token, an admin token and
+/// enrolled agents: how every ingest load test of one collector starts.
+#[derive(Debug)]
+pub struct LoadedCollector {
+    pub collector: LoopbackCollector,
+    pub enrollment: String,
+    pub admin_token: String,
+    pub agents: Arc<Vec<EnrolledAgent>>,
+}
+
+impl LoadedCollector {
+    /// Starts `binary` (its stderr in `log`) and enrolls `agents` agents named `{prefix}-{n}`.
+    pub async fn start(
+        binary: &CollectorBinary,
+        client: &reqwest::Client,
+        log: PathBuf,
+        agents: usize,
+        prefix: &str,
+    ) -> Result<LoadedCollector, IngestError> {
+        let enrollment = binary.admin(&["enroll-token", "create"])?;
+        let admin_token =
+            binary.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
+        let collector = binary.serve(log)?;
+        let mut enrolled = Vec::with_capacity(agents);
+        for n in 0..agents {
+            enrolled.push(
+                enroll(
+                    client,
+                    &collector.url,
+                    &enrollment,
+                    &format!("{prefix}-{n}"),
+                )
+                .await?,
+            );
+        }
+        Ok(LoadedCollector {
+            collector,
+            enrollment,
+            admin_token,
+            agents: Arc::new(enrolled),
+        })
+    }
+}
+
 /// A small valid snapshot of `agent` with a fresh id: every section skipped, no findings.
 pub fn small_snapshot(agent: Uuid) -> Snapshot {
     let skipped = || "load test".to_string();

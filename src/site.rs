@@ -24,6 +24,16 @@ pub enum Transport {
     PlainHttp,
 }
 
+/// Agent config for a daemon under test: a check every 5 s (the shortest schedule), probes
+/// kept short so a check ends well within a test's time.
+pub const FAST_DAEMON_CONFIG: &str = r#"
+[schedule]
+interval = "5s"
+[probes]
+timeout = "1s"
+deadline = "3s"
+"#;
+
 /// How long the collector may take to print its fingerprint (it makes a certificate first).
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 

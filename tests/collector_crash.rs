@@ -6,12 +6,11 @@
 
 use std::collections::HashSet;
 use std::error::Error;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sitrep_tests::ingest::{
-    CollectorBinary, Load, Target, check_resend_is_duplicate, device_history, enroll, missing,
-    stored_count,
+    CollectorBinary, Load, LoadedCollector, Target, check_resend_is_duplicate, device_history,
+    missing, stored_count,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn Error>>;
@@ -32,19 +31,23 @@ async fn acknowledged_snapshots_survive_sigkill() -> TestResult {
         data_dir: dir.path().join("data"),
         database_url: None,
     };
-    let enrollment = binary.admin(&["enroll-token", "create"])?;
-    let admin_token = binary.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()?;
-
-    let mut collector = binary.serve(dir.path().join("first.log"))?;
-    let mut agents = Vec::with_capacity(AGENTS);
-    for n in 0..AGENTS {
-        agents.push(enroll(&client, &collector.url, &enrollment, &format!("crash-{n}")).await?);
-    }
-    let agents = Arc::new(agents);
+    let LoadedCollector {
+        mut collector,
+        admin_token,
+        agents,
+        ..
+    } = LoadedCollector::start(
+        &binary,
+        &client,
+        dir.path().join("first.log"),
+        AGENTS,
+        "crash",
+    )
+    .await?;
 
     let load = Load::new(MAX_SNAPSHOTS, LOAD_DEADLINE);
     let target = Target::new(&collector.url);

@@ -9,12 +9,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::error::Error;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sitrep_tests::ingest::{
-    CollectorBinary, Load, Target, device_history, enroll, missing, post_snapshot,
+    CollectorBinary, Load, LoadedCollector, Target, device_history, missing, post_snapshot,
 };
 use uuid::Uuid;
 
@@ -38,27 +37,23 @@ async fn sigterm_under_load_loses_nothing_and_refuses_nothing() -> TestResult {
         data_dir: dir.path().join("data"),
         database_url: None,
     };
-    let enrollment = binary.admin(&["enroll-token", "create"])?;
-    let admin_token = binary.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()?;
-
-    let mut collector = binary.serve(dir.path().join("first.log"))?;
-    let mut agents = Vec::with_capacity(AGENTS);
-    for n in 0..AGENTS {
-        agents.push(
-            enroll(
-                &client,
-                &collector.url,
-                &enrollment,
-                &format!("restart-{n}"),
-            )
-            .await?,
-        );
-    }
-    let agents = Arc::new(agents);
+    let LoadedCollector {
+        mut collector,
+        admin_token,
+        agents,
+        ..
+    } = LoadedCollector::start(
+        &binary,
+        &client,
+        dir.path().join("first.log"),
+        AGENTS,
+        "restart",
+    )
+    .await?;
 
     let load = Load::new(MAX_SNAPSHOTS, LOAD_DEADLINE);
     let target = Target::new(&collector.url);

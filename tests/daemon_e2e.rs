@@ -15,19 +15,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sitrep_tests::netns::Signal;
-use sitrep_tests::site::{Site, SiteError, Transport, described, wait_for};
+use sitrep_tests::site::{FAST_DAEMON_CONFIG, Site, SiteError, Transport, described, wait_for};
 
 type TestResult = Result<(), SiteError>;
 
 const PORT: u16 = 18443;
-/// The daemon's checks every 5 s (the shortest schedule), probes kept short.
-const DAEMON_CONFIG: &str = r#"
-[schedule]
-interval = "5s"
-[probes]
-timeout = "1s"
-deadline = "3s"
-"#;
 
 fn site(test: &str, transport: Transport) -> Result<Option<Site>, SiteError> {
     Site::start(
@@ -99,7 +91,10 @@ fn an_outage_loses_nothing_and_keeps_the_order() -> TestResult {
         admin,
         device,
         daemon,
-    }) = running_daemon("an_outage_loses_nothing_and_keeps_the_order", DAEMON_CONFIG)?
+    }) = running_daemon(
+        "an_outage_loses_nothing_and_keeps_the_order",
+        FAST_DAEMON_CONFIG,
+    )?
     else {
         return Ok(());
     };
@@ -263,7 +258,7 @@ fn sigkill_mid_upload_loses_nothing_and_stores_nothing_twice() -> TestResult {
     };
     let relay = Relay::start(&site, PORT + 1)?;
     // The agent knows the collector only through the relay.
-    let config = site.write("agent.toml", DAEMON_CONFIG)?;
+    let config = site.write("agent.toml", FAST_DAEMON_CONFIG)?;
     site.enroll_at(&config, &format!("http://127.0.0.1:{}", relay.port))?;
     let admin = site.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
     let device = site.agent_id()?;
@@ -421,7 +416,7 @@ fn specialist_requests_reach_connected_and_returning_agents() -> TestResult {
         ..
     }) = running_daemon(
         "specialist_requests_reach_connected_and_returning_agents",
-        &DAEMON_CONFIG.replace("\"5s\"", "\"1h\""),
+        &FAST_DAEMON_CONFIG.replace("\"5s\"", "\"1h\""),
     )?
     else {
         return Ok(());
@@ -519,7 +514,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
         daemon,
     }) = running_daemon(
         "a_revoked_agent_enrolls_again_with_a_newly_configured_token",
-        DAEMON_CONFIG,
+        FAST_DAEMON_CONFIG,
     )?
     else {
         return Ok(());
@@ -565,7 +560,7 @@ fn a_revoked_agent_enrolls_again_with_a_newly_configured_token() -> TestResult {
     std::fs::write(
         &config,
         format!(
-            "enrollment_token_file = {:?}\n{DAEMON_CONFIG}",
+            "enrollment_token_file = {:?}\n{FAST_DAEMON_CONFIG}",
             token_file.display().to_string()
         ),
     )?;

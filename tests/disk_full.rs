@@ -23,17 +23,16 @@ use std::collections::HashSet;
 use std::error::Error;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use sitrep_tests::ingest::{
-    Acknowledged, CollectorBinary, Load, Target, device_history, enroll, missing, small_snapshot,
-    stored_count,
+    Acknowledged, CollectorBinary, Load, LoadedCollector, Target, device_history, missing,
+    small_snapshot, stored_count,
 };
 use sitrep_tests::netns::Signal;
-use sitrep_tests::site::{Site, Transport, described, wait_for};
+use sitrep_tests::site::{FAST_DAEMON_CONFIG, Site, Transport, described, wait_for};
 use sitrep_tests::small_disk::SmallDisk;
 use sqlx::ConnectOptions;
 
@@ -54,14 +53,6 @@ const STORE_ROOM: u64 = 256 << 10;
 const MAX_SNAPSHOTS: usize = 2_000;
 const IN_FLIGHT: usize = 4;
 const LOAD_DEADLINE: Duration = Duration::from_secs(30);
-/// The daemon checks every 5 s (the shortest schedule), probes kept short.
-const DAEMON_CONFIG: &str = r#"
-[schedule]
-interval = "5s"
-[probes]
-timeout = "1s"
-deadline = "3s"
-"#;
 
 fn site(test: &str) -> TestResult<Option<Site>> {
     Site::start(
@@ -261,7 +252,7 @@ fn the_daemon_rides_out_a_full_disk() -> TestResult {
     let Some(disk) = SmallDisk::mount_or_skip(TEST, &site.state_dir, SPOOL_DISK_BYTES)? else {
         return Ok(());
     };
-    let config = site.write("agent.toml", DAEMON_CONFIG)?;
+    let config = site.write("agent.toml", FAST_DAEMON_CONFIG)?;
     site.enroll(&config)?;
     let admin = site.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
     let device = site.agent_id()?;
@@ -366,17 +357,15 @@ async fn a_full_store_answers_507_and_loses_nothing_acknowledged() -> TestResult
         data_dir: disk.path().join("collector"),
         database_url: None,
     };
-    let enrollment = binary.admin(&["enroll-token", "create"])?;
-    let admin = binary.admin(&["token", "create", "--role", "admin", "--name", "test"])?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
-    let mut collector = binary.serve(dir.path().join("first.log"))?;
-    let mut agents = Vec::new();
-    for n in 0..2 {
-        agents.push(enroll(&client, &collector.url, &enrollment, &format!("full-{n}")).await?);
-    }
-    let agents = Arc::new(agents);
+    let LoadedCollector {
+        mut collector,
+        enrollment,
+        admin_token: admin,
+        agents,
+    } = LoadedCollector::start(&binary, &client, dir.path().join("first.log"), 2, "full").await?;
     let agent_config = dir.path().join("agent.toml");
     std::fs::write(&agent_config, "")?;
     let agent_state = dir.path().join("agent");
