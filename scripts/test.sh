@@ -82,6 +82,7 @@ echo "== cargo deny (licenses, bans, sources) and yanked crates"
 cargo deny --offline --workspace check licenses bans sources
 # The advisory database cannot be fetched here; yanked versions need only the registry index.
 scripts/check-yanked Cargo.lock
+scripts/check-yanked fuzz/Cargo.lock
 echo "== cargo check and clippy (Windows)"
 cargo check -p sitrep-agent --target x86_64-pc-windows-gnu --locked
 cargo clippy -p sitrep-agent --target x86_64-pc-windows-gnu --locked -- -D warnings
