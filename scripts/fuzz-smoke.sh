@@ -25,8 +25,8 @@ fi
 # No sanitizer: our crates deny unsafe code, so what fuzzing finds in them is panics, overflow
 # (debug assertions are on), hangs and runaway memory, which libFuzzer catches unaided.
 # AddressSanitizer would watch only the C of zstd and the unsafe of dependencies (fuzzed
-# upstream), needs -Zsanitizer (nightly flags on stable through RUSTC_BOOTSTRAP) and about
-# doubles the build on two cores. Without it every flag cargo-fuzz passes is stable.
+# upstream), needs -Zsanitizer (a nightly flag, so RUSTC_BOOTSTRAP=1 on stable) and slows
+# every build and run on two cores. Without it every flag cargo-fuzz passes is stable.
 fuzz=(cargo +stable fuzz)
 build_flags=(--dev --sanitizer none)
 # fuzz/Cargo.lock is the root Cargo.lock plus libFuzzer, so what is fuzzed is what ships; when
