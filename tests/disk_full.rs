@@ -12,8 +12,9 @@
 //!   `Retry-After` (never a 2xx for what was not committed); the collector keeps serving and
 //!   reading, the real agent keeps such a snapshot in its spool, writes succeed again without a
 //!   restart once space is freed, and after a restart the database is intact and holds every
-//!   acknowledged snapshot once, each with its audit row. A collector started on a full disk
-//!   with no database yet says why and exits.
+//!   acknowledged snapshot once, each with its audit row. A collector killed while its disk is
+//!   full serves again from it; one started on a full disk with no database yet says why and
+//!   exits.
 //!
 //! Tests that need a mount print `skipped: ...` and pass where this process may not mount.
 //! Traffic goes to loopback only: the agent's suites run inside a lab namespace, the store's on
@@ -34,7 +35,7 @@ use sitrep_tests::ingest::{
 use sitrep_tests::netns::Signal;
 use sitrep_tests::site::{FAST_DAEMON_CONFIG, Site, Transport, described, wait_for};
 use sitrep_tests::small_disk::SmallDisk;
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 
 type TestResult<T = ()> = Result<T, Box<dyn Error>>;
 
@@ -522,12 +523,17 @@ async fn a_full_store_answers_507_and_loses_nothing_acknowledged() -> TestResult
             .await?;
     let total = acknowledged.len() + 2;
     assert_eq!((snapshots, audited), (total as i64, total as i64));
-    drop(connection);
+    // The last connection to close checkpoints the WAL and removes the -wal and -shm files.
+    connection.close().await?;
 
-    // Restarted on the full disk, the collector serves what it has; writes either fit or are
-    // refused as full, never a server error.
-    disk.fill(0)?;
+    // Killed while its disk is full, the collector starts again on it and serves what it has;
+    // writes either fit or are refused as full, never a server error. The kill leaves the -wal
+    // and -shm files at their size: SQLite could not make them anew on a full disk.
     let collector = binary.serve(dir.path().join("third.log"))?;
+    collector.ready(&client).await?;
+    disk.fill(0)?;
+    drop(collector);
+    let collector = binary.serve(dir.path().join("fourth.log"))?;
     collector.ready(&client).await?;
     assert!(
         missing(&client, &collector.url, &admin, &acknowledged[..1])
