@@ -613,6 +613,27 @@ impl Load {
         matches!(reached.await, Ok(Ok(_)))
     }
 
+    /// [`Self::until_acknowledged`], or else the load stopped and an error saying what came
+    /// back instead, with `collector`'s log.
+    pub async fn expect_acknowledged(
+        &self,
+        count: usize,
+        collector: &LoopbackCollector,
+    ) -> Result<(), IngestError> {
+        if self.until_acknowledged(count).await {
+            return Ok(());
+        }
+        self.stop();
+        Err(format!(
+            "{} of {count} snapshots acknowledged before the load's deadline, {:?} unexpected \
+             answers:\n{}",
+            self.acknowledged_count(),
+            self.unexpected(),
+            collector.log_text()
+        )
+        .into())
+    }
+
     /// No sender starts another snapshot.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);

@@ -52,16 +52,8 @@ async fn acknowledged_snapshots_survive_sigkill() -> TestResult {
     let load = Load::new(MAX_SNAPSHOTS, LOAD_DEADLINE);
     let target = Target::new(&collector.url);
     let senders = load.spawn_senders(IN_FLIGHT, &client, &target, &agents);
-    if !load.until_acknowledged(KILL_AFTER_ACKNOWLEDGED).await {
-        load.stop();
-        return Err(format!(
-            "{} snapshots acknowledged in {LOAD_DEADLINE:?}, {:?} unexpected answers:\n{}",
-            load.acknowledged_count(),
-            load.unexpected(),
-            collector.log_text()
-        )
-        .into());
-    }
+    load.expect_acknowledged(KILL_AFTER_ACKNOWLEDGED, &collector)
+        .await?;
     // The flag first, so every sender that sees its connection fail knows why. Nothing else runs
     // on this single-threaded runtime between reading the figures and the kill.
     target.mark_killed();

@@ -58,16 +58,8 @@ async fn sigterm_under_load_loses_nothing_and_refuses_nothing() -> TestResult {
     let load = Load::new(MAX_SNAPSHOTS, LOAD_DEADLINE);
     let target = Target::new(&collector.url);
     let senders = load.spawn_senders(IN_FLIGHT, &client, &target, &agents);
-    if !load.until_acknowledged(STOP_AFTER_ACKNOWLEDGED).await {
-        load.stop();
-        return Err(format!(
-            "{} snapshots acknowledged in {LOAD_DEADLINE:?}, {:?} unexpected answers:\n{}",
-            load.acknowledged_count(),
-            load.unexpected(),
-            collector.log_text()
-        )
-        .into());
-    }
+    load.expect_acknowledged(STOP_AFTER_ACKNOWLEDGED, &collector)
+        .await?;
     // The flag first, so every sender whose connection fails from now on knows why.
     target.mark_killed();
     let in_flight_at_stop = load.in_flight().len();
